@@ -45,6 +45,7 @@ class Reason(StrEnum):
 
     # read: a whole file or a record could not be turned into candidates
     UNREADABLE_FILE = "unreadable_file"
+    TRUNCATED_FILE = "truncated_file"
     BAD_RECORD = "bad_record"
     NOT_HTML = "not_html"
     BAD_URL = "bad_url"
@@ -71,6 +72,7 @@ class Reason(StrEnum):
 
 REASON_STAGE: dict[Reason, Stage] = {
     Reason.UNREADABLE_FILE: Stage.READ,
+    Reason.TRUNCATED_FILE: Stage.READ,
     Reason.BAD_RECORD: Stage.READ,
     Reason.NOT_HTML: Stage.READ,
     Reason.BAD_URL: Stage.READ,
@@ -98,3 +100,33 @@ class Status(StrEnum):
     FAILED = "failed"
     DUPLICATE = "duplicate"
     EXCLUDED = "excluded"
+
+
+class DownloadReason(StrEnum):
+    """Why `pipeline download` failed or removed a row (the prefix of `error_message`,
+    and the key of the error histogram in `_stats.json` / `stats.json`)."""
+
+    BAD_URL = "bad_url"
+    UNSUPPORTED_SCHEME = "unsupported_scheme"
+    EXCLUDED_DOMAIN = "excluded_domain"
+    DNS_ERROR = "dns_error"
+    BLOCKED_ADDRESS = "blocked_address"
+    CONNECT_ERROR = "connect_error"
+    TIMEOUT = "timeout"
+    CONNECTION_RESET = "connection_reset"
+    PROTOCOL_ERROR = "protocol_error"
+    HTTP_ERROR = "http_error"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    ROBOTS_TXT = "robots_txt"
+    X_ROBOTS_TAG = "x_robots_tag"
+    CONTENT_TYPE = "content_type"
+    NOT_IMAGE = "not_image"
+    TOO_LARGE = "too_large"
+    DECODE_ERROR = "decode_error"
+    DECOMPRESSION_BOMB = "decompression_bomb"
+    TOO_SMALL = "too_small"
+    ASPECT_RATIO = "aspect_ratio"
+    ENCODE_ERROR = "encode_error"
+    EXACT_DUPLICATE = "exact_duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+    EVAL_OVERLAP = "eval_overlap"
