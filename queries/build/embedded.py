@@ -1,0 +1,31 @@
+"""`--embedded`: unigrams with no dump, from the English word list shipped in `wordfreq`.
+
+`wordfreq.top_n_list("en", ..., wordlist="large")` gives 319,938 English words (a blend
+of Wikipedia, subtitles, news, books, web text, Twitter and Reddit; lower-cased by
+wordfreq). Kept: words that are words by `queries.build.tokens`' definition (letters and
+digits with inner apostrophes or hyphens, at least one letter): that drops 3,145 entries
+such as `u.s` (its period can never match: the matcher pads periods apart), emoji,
+symbols and bare numbers. Score: the word's expected count per billion tokens,
+`round(word_frequency * 1e9)` (at least 10, since the large list stops at 1e-8).
+Nothing is downloaded: the data ships in the wheel.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+# Larger than the list: top_n_list returns every word it has.
+_ALL = 10_000_000
+
+
+def embedded_unigrams() -> dict[str, float]:
+    """English words from wordfreq (module doc) -> count per billion tokens."""
+    import wordfreq  # only the embedded build needs it
+
+    out: dict[str, float] = {}
+    for word in wordfreq.top_n_list("en", _ALL, wordlist="large"):
+        if _WORD.fullmatch(word) and _HAS_LETTER.search(word):
+            out[word] = float(round(wordfreq.word_frequency(word, "en", wordlist="large") * 1e9))
+    return out

@@ -1,0 +1,155 @@
+"""`queries build`: gather candidates from each requested source, assemble, write.
+
+Sources run as asked: the dump (unigram, bigram) and pageviews (title) through one Beam
+pipeline (`queries.build.counting`), WordNet and `--embedded` words in the driver (they
+are small). Inputs are checked before any job starts (a missing dump, pageviews file or
+WordNet folder fails at once); files that turn out unreadable while counting fail the
+build after the job with the pipeline's message naming them.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from queries.build.assemble import assemble, breakdown, write
+from queries.build.bigram import pmi_ceiling
+from queries.build.counting import Counts, Thresholds, build_pipeline, read_results
+from queries.build.embedded import embedded_unigrams
+from queries.build.errors import QueryBuildError
+from queries.build.wordnet import read_wordnet
+from schemas.records import QueryEntry
+from schemas.vocab import QuerySource
+
+DEFAULT_WORDNET = "/usr/share/wordnet"
+
+
+@dataclass
+class BuildConfig:
+    """What to build from; field names follow the CLI flags."""
+
+    out: str
+    wikipedia_dump: list[str] = field(default_factory=list)
+    pageviews: list[str] = field(default_factory=list)
+    wordnet: str | None = None
+    embedded: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    max_size: int = 500_000
+
+
+@dataclass
+class BuildResult:
+    rows: list[QueryEntry]
+    per_source: dict[str, int]
+    stats: dict[str, int]
+    notes: list[str]
+
+
+def expand_files(patterns: list[str], what: str) -> list[str]:
+    """Files matching each pattern (local or Beam filesystem); an unmatched one is an error."""
+    files: set[str] = set()
+    for pattern in patterns:
+        try:
+            found = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+        except Exception as e:  # BeamIOError for a missing non-glob path
+            raise QueryBuildError(f"{pattern}: {what} file not found ({e})") from e
+        if not found:
+            raise QueryBuildError(f"{pattern}: no {what} file matches")
+        files.update(found)
+    return sorted(files)
+
+
+def build(config: BuildConfig, beam_args: list[str] | None = None) -> BuildResult:
+    """Build the list described by `config`, write it to `config.out`, return a summary.
+
+    `beam_args` (pass-through Beam flags) are used only when a dump or pageviews are
+    given; local defaults come from `pipeline.beam_options`.
+    """
+    if config.embedded and (config.wikipedia_dump or config.pageviews):
+        raise QueryBuildError("--embedded builds without a dump: drop --wikipedia-dump/--pageviews")
+    dumps = expand_files(config.wikipedia_dump, "Wikipedia dump")
+    views = expand_files(config.pageviews, "pageviews")
+    wordnet_dir = config.wordnet or (DEFAULT_WORDNET if config.embedded else None)
+    if not (dumps or views or wordnet_dir or config.embedded):
+        raise QueryBuildError(
+            "no source given: pass --wikipedia-dump, --pageviews, --wordnet or --embedded"
+        )
+    candidates: dict[QuerySource, dict[str, float]] = {}
+    counts = Counts()
+    if wordnet_dir:  # read first: a missing folder should fail before a long job
+        candidates[QuerySource.WORDNET] = dict.fromkeys(read_wordnet(wordnet_dir), 0.0)
+    if dumps or views:
+        counts = _count(dumps, views, config.thresholds, beam_args or [])
+        candidates[QuerySource.UNIGRAM] = counts.unigram
+        candidates[QuerySource.BIGRAM] = counts.bigram
+        candidates[QuerySource.TITLE] = counts.title
+    if config.embedded:
+        candidates[QuerySource.UNIGRAM] = embedded_unigrams()
+    rows = assemble(candidates, config.max_size)
+    write(config.out, rows)
+    return BuildResult(rows, breakdown(rows), counts.stats, _notes(counts, config, dumps))
+
+
+def _count(dumps, views, thresholds: Thresholds, beam_args: list[str]) -> Counts:
+    from pipeline.beam_options import pipeline_options
+
+    beam_options = pipeline_options(beam_args)
+    work_dir = _work_dir(beam_options)
+    try:
+        with beam.Pipeline(options=beam_options) as p:
+            build_pipeline(p, dumps, views, thresholds, work_dir)
+        counts = read_results(work_dir)
+    finally:
+        _remove(work_dir)
+    if counts.errors:
+        more = f" (and {len(counts.errors) - 1} more)" if len(counts.errors) > 1 else ""
+        raise QueryBuildError(counts.errors[0] + more)
+    return counts
+
+
+def _work_dir(beam_options) -> str:
+    """Where the job writes its candidates: under --temp_location if set, else local tmp."""
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+    temp = beam_options.view_as(GoogleCloudOptions).temp_location
+    if temp:
+        return FileSystems.join(temp, f"queries-build-{uuid.uuid4().hex}")
+    return tempfile.mkdtemp(prefix="queries-build-")
+
+
+def _remove(work_dir: str) -> None:
+    if "://" not in work_dir:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return
+    try:
+        FileSystems.delete([work_dir])
+    except Exception:  # leftovers under temp_location are harmless; never mask the result
+        pass
+
+
+def _notes(counts: Counts, config: BuildConfig, dumps: list[str]) -> list[str]:
+    """Human notes for the summary: the PMI ceiling of the corpus counted."""
+    n = counts.stats.get("tokens", 0)
+    if not dumps:
+        return []
+    t = config.thresholds
+    ceiling = pmi_ceiling(n, t.bigram_min_count)
+    note = (
+        f"corpus: {n:,} word tokens; PMI ceiling log2(N / bigram-min-count) = {ceiling:.2f}"
+        f" (log2 N = {math.log2(n) if n else float('-inf'):.2f})"
+    )
+    if t.bigram_min_pmi > ceiling:
+        note += (
+            f"; --bigram-min-pmi {t.bigram_min_pmi:g} is above it, so no bigram can pass "
+            f"(needs N >= {t.bigram_min_count} * 2**{t.bigram_min_pmi:g} tokens)"
+        )
+    return [note]
+
+
+__all__ = ["BuildConfig", "BuildResult", "build", "expand_files"]
