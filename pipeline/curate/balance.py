@@ -1,0 +1,104 @@
+"""Count and balance stage: matches per query over the whole input, then per-query sampling.
+
+`BalancePairs(mode, t, seed)` (PTransform): `(pair_id, candidate, queries)` in; returns
+`(manifest rows, rejects, counts)`: manifest rows are tuples in `schemas.ManifestRow` field
+order; rejects are `balanced_out`; counts are `(query, matches)` from a CombineFn (Beam lifts
+it: partial counts are combined before the shuffle).
+
+Every draw is `draw(seed, query, pair_id)`, a keyed blake2b mapped to [0, 1): the same input
+and seed give the same manifest on any runner, worker count or bundle retry.
+
+- `rule` (MetaCLIP): entry q is "hit" when draw < min(1, t / count(q)); a pair is kept when any
+  of its entries is hit, i.e. with probability 1 - prod(1 - p_q), draws independent per entry.
+- `exact`: each entry selects the t pairs with the smallest (draw, pair_id); a pair is kept when
+  any of its entries selects it. No entry selects more than t pairs (a kept pair also counts
+  toward its other entries' `kept`, as in the rule).
+- `none`: every matched pair is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import apache_beam as beam
+
+from pipeline.curate.read.elements import REJECT, reject
+from schemas.vocab import Reason
+
+_SCALE = float(1 << 64)
+
+
+def draw(seed: int, query: str, pid: str) -> float:
+    """A uniform number in [0, 1), a pure function of (seed, query, pair id)."""
+    h = hashlib.blake2b(query.encode("utf-8", "surrogatepass") + b"\x00" + pid.encode(),
+                        key=f"openwit-balance-v1:{seed}".encode(), digest_size=8)
+    return int.from_bytes(h.digest(), "big") / _SCALE
+
+
+def keep_rule(seed: int, t: int, pid: str, queries, counts) -> bool:
+    return any(draw(seed, q, pid) < min(1.0, t / counts[q]) for q in queries)
+
+
+def keep_exact(seed: int, pid: str, queries, thresholds) -> bool:
+    """`thresholds[q]`: the largest selected (draw, pair_id) of an entry with more than t pairs."""
+    for q in queries:
+        limit = thresholds.get(q)
+        if limit is None or (draw(seed, q, pid), pid) <= tuple(limit):
+            return True
+    return False
+
+
+def manifest_row(pid: str, cand: tuple, queries: tuple) -> tuple:
+    url, text, source, page, input_file = cand
+    return (pid, url, text, source, page, list(queries), input_file)
+
+
+class BalanceFn(beam.DoFn):
+    def __init__(self, mode: str, t: int, seed: int):
+        self.mode, self.t, self.seed = mode, t, seed
+
+    def process(self, item, side):
+        pid, cand, queries = item
+        if self.mode == "rule":
+            kept = keep_rule(self.seed, self.t, pid, queries, side)
+        elif self.mode == "exact":
+            kept = keep_exact(self.seed, pid, queries, side)
+        else:
+            kept = True
+        if kept:
+            yield manifest_row(pid, cand, queries)
+        else:
+            yield beam.pvalue.TaggedOutput(REJECT, reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4]))
+
+
+def _draws(seed: int):
+    def fn(item):
+        pid, _, queries = item
+        return [(q, (draw(seed, q, pid), pid)) for q in queries]
+    return fn
+
+
+class BalancePairs(beam.PTransform):
+    """matched pairs -> (manifest rows, balanced_out rejects, (query, matches) counts)."""
+
+    def __init__(self, mode: str, t: int, seed: int):
+        super().__init__()
+        self.mode, self.t, self.seed = mode, t, seed
+
+    def expand(self, matched):
+        counts = (matched
+                  | "Entries" >> beam.FlatMap(lambda m: m[2])
+                  | "CountPerQuery" >> beam.combiners.Count.PerElement())
+        if self.mode == "exact":
+            t = self.t
+            side = (matched
+                    | "Draws" >> beam.FlatMap(_draws(self.seed))
+                    | "SmallestT" >> beam.combiners.Top.SmallestPerKey(t)
+                    | "OverT" >> beam.Filter(lambda kv: len(kv[1]) >= t)
+                    | "Threshold" >> beam.Map(lambda kv: (kv[0], max(kv[1]))))
+        else:
+            side = counts
+        out = matched | "Balance" >> beam.ParDo(
+            BalanceFn(self.mode, self.t, self.seed), beam.pvalue.AsDict(side)
+        ).with_outputs(REJECT, main="rows")
+        return out.rows, out[REJECT], counts

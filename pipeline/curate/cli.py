@@ -1,0 +1,81 @@
+"""`python -m pipeline curate ...`: parse flags, check inputs, run the Beam job, finish the folder.
+
+`run(argv) -> int`: 0 on success; 2 for bad flags, inputs that match nothing or an unreadable
+query list; 1 when the job fails (an unreadable input file under `--fail-on-bad-file`). Unknown
+flags go to Beam (`--runner DataflowRunner --project ... --region ... --temp_location gs://...`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import time
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.beam_options import pipeline_options
+from pipeline.curate import finalize, graph, options, summary
+from pipeline.curate.match import read_bytes
+from pipeline.curate.read import detect_format, expand_inputs
+from queries import QueryListError, loads
+from schemas.layout import MANIFEST_DIR, REJECTS_DIR
+
+log = logging.getLogger("pipeline.curate")
+
+
+def check(opts) -> tuple[list[tuple[str, int]], bytes, list[str]]:
+    """(inputs with sizes, query-list bytes, entries); ValueError with a clear message."""
+    inputs = expand_inputs(opts.input)
+    unknown = [p for p, _ in inputs if detect_format(p, opts.input_format) is None]
+    if unknown:
+        raise ValueError(f"unknown input format for {unknown[0]} (use --input-format)")
+    try:
+        data = read_bytes(opts.queries)
+    except OSError as e:
+        raise ValueError(f"cannot read query list {opts.queries}: {e}") from e
+    entries = loads(data, opts.queries)
+    if not entries:
+        raise ValueError(f"query list {opts.queries} is empty")
+    return inputs, data, entries
+
+
+def run(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    opts, beam_args = options.parse(argv)
+    try:
+        inputs, qbytes, entries = check(opts)
+    except (ValueError, QueryListError) as e:
+        print(f"curate: {e}", file=sys.stderr)
+        return 2
+    qhash = hashlib.sha256(qbytes).hexdigest()
+    tmp = finalize.temp_sibling(opts.output)
+    finalize.prepare(tmp, (MANIFEST_DIR, REJECTS_DIR, graph.AUX_DIR))
+    print(f"curate: {len(inputs)} input files ({sum(s for _, s in inputs) / 1e6:.1f} MB), "
+          f"{len(entries)} query entries -> {opts.output}", file=sys.stderr)
+    start = time.monotonic()
+    try:
+        with beam.Pipeline(options=pipeline_options(beam_args)) as p:
+            graph.build(p, opts, [path for path, _ in inputs], qhash, tmp)
+        aux = FileSystems.join(tmp, graph.AUX_DIR)
+        result = summary.write_summary(tmp, aux, opts, beam_args, inputs, qbytes, entries)
+        finalize.discard(aux)
+        finalize.move_into_place(tmp, opts.output)
+    except Exception as e:
+        finalize.discard(tmp)
+        print(f"curate: job failed: {_cause(e)}", file=sys.stderr)
+        return 1
+    flow = result["flow"]
+    print(f"curate: {flow['read']} candidates -> {flow['kept']} kept, {result['rejected']} "
+          f"rejected in {time.monotonic() - start:.1f}s; wrote {opts.output}", file=sys.stderr)
+    return 0
+
+
+def _cause(e: BaseException) -> str:
+    """The innermost message (Beam wraps worker errors several times)."""
+    text = str(e)
+    marker = "BadFileError: "
+    if marker in text:
+        return text[text.rindex(marker):].splitlines()[0]
+    return text.splitlines()[-1] if text else repr(e)

