@@ -163,5 +163,8 @@ def render(path: str, query: str = "") -> tuple[bytes, str]:
     fmt = FORMATS.get(ext, "JPEG")
     rng = _rng(path + "?" + query)
     concept = concept_from(path, query)
-    img = draw(concept, _size(rng, params), rng)
+    size = _size(rng, params)
+    if fmt == "GIF" and "w" not in params and "h" not in params:
+        size = (size[0] // 2, size[1] // 2)  # GIFs on the web are small; quantizing is slow
+    img = draw(concept, size, rng)
     return encode(img, fmt, _mode(rng, fmt, params)), CONTENT_TYPES[fmt]

@@ -114,7 +114,7 @@ class Handler(BaseHTTPRequestHandler):
             hits = srv.hits[self.path]
         try:
             self._route(urlsplit(self.path), hits)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             pass  # the client hung up: the point of several routes
         finally:
             with srv.lock:

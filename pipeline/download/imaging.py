@@ -1,0 +1,165 @@
+"""Downloaded bytes -> a checked, oriented, resized, re-encoded image (Pillow).
+
+Why Pillow and not img2dataset's `Resizer`: the Resizer decodes with OpenCV, which
+ignores EXIF orientation with IMREAD_UNCHANGED, has no decompression-bomb check
+before allocating, and cannot decode at reduced scale. Pillow reads the header first
+(so a bomb is refused before any pixel is allocated), applies EXIF orientation, takes
+an animation's first frame, and decodes large JPEGs at 1/2..1/8 scale (`draft`),
+which is most of our speed. The resize modes and their meaning are img2dataset's
+(`border` pads to a white square, `keep_ratio` scales the shorter side, ...), and so
+is alpha handling (composited on white).
+
+`process(data, cfg) -> Processed`, or `ImageError` with a `DownloadReason`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from pipeline.download.options import DownloadConfig
+from schemas.vocab import DownloadReason as R
+
+MAX_PIXELS = 89_478_485  # Pillow's own default warning threshold
+PIL_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+MAGIC = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+
+
+class ImageError(Exception):
+    def __init__(self, reason: R, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else str(reason))
+        self.reason, self.detail = reason, detail
+
+
+@dataclass(frozen=True)
+class Processed:
+    data: bytes
+    width: int
+    height: int
+    original_width: int
+    original_height: int
+    sha256: str  # of the bytes as served: independent of our resize/encode flags
+    phash: str  # 16 hex digits, of the decoded image before padding/cropping
+
+
+def sniff(data: bytes) -> str | None:
+    """The image format by magic bytes (jpeg, png, gif, webp, bmp, tiff), else None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    for magic, name in MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+_DCT = None
+
+
+def phash(img: Image.Image) -> str:
+    """64-bit perceptual hash (DCT of a 32x32 gray thumbnail, 8x8 low band vs its median).
+
+    The same construction as `imagehash.phash`, computed with a cached DCT matrix.
+    """
+    global _DCT
+    if _DCT is None:
+        n = np.arange(32)
+        _DCT = np.cos(np.pi * (2 * n[None, :] + 1) * n[:, None] / 64)
+    px = np.asarray(img.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    low = (_DCT @ px @ _DCT.T)[:8, :8]
+    bits = (low > np.median(low)).flatten()
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """RGB with alpha composited on white (palette transparency, LA, RGBA, CMYK handled)."""
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        img = img.point(lambda v: v / 256).convert("L")
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def open_checked(data: bytes, cfg: DownloadConfig) -> tuple[Image.Image, tuple[int, int]]:
+    """(RGB image, original upright size): header limits checked first, first frame, EXIF."""
+    if sniff(data) is None:
+        raise ImageError(R.NOT_IMAGE, f"starts with {data[:8]!r}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(R.DECOMPRESSION_BOMB, str(e)) from e
+    except Exception as e:  # noqa: BLE001 - any unreadable header is a decode error
+        raise ImageError(R.DECODE_ERROR, f"{type(e).__name__}: {e}") from e
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise ImageError(R.DECOMPRESSION_BOMB, f"{w}x{h} declared")
+    if cfg.min_image_size and min(w, h) < cfg.min_image_size:
+        raise ImageError(R.TOO_SMALL, f"{w}x{h} < {cfg.min_image_size}")
+    if cfg.max_aspect_ratio and max(w, h) / max(min(w, h), 1) > cfg.max_aspect_ratio:
+        raise ImageError(R.ASPECT_RATIO, f"{w}x{h}")
+    if img.format == "JPEG" and cfg.resize_mode != "no":
+        img.draft("RGB", (cfg.image_size, cfg.image_size))  # decode at the smallest scale >= size
+    try:
+        img.load()
+        oriented = ImageOps.exif_transpose(img)
+        return to_rgb(oriented), (w, h) if oriented.size == img.size else (h, w)
+    except Exception as e:  # noqa: BLE001 - truncated, corrupt, unsupported: a decode error
+        raise ImageError(R.DECODE_ERROR, f"{type(e).__name__}: {e}") from e
+
+
+def resize(img: Image.Image, size: int, mode: str) -> tuple[Image.Image, Image.Image]:
+    """(final image, the scaled image before padding/cropping) per img2dataset's modes."""
+    if mode == "no":
+        return img, img
+    w, h = img.size
+    scale_short = mode in ("keep_ratio", "center_crop")
+    scale = size / (min(w, h) if scale_short else max(w, h))
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    scaled = img if new == img.size else img.resize(new, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if mode == "border":
+        canvas = Image.new("RGB", (size, size), (255, 255, 255))
+        canvas.paste(scaled, ((size - new[0]) // 2, (size - new[1]) // 2))
+        return canvas, scaled
+    if mode == "center_crop":
+        left, top = (new[0] - size) // 2, (new[1] - size) // 2
+        return scaled.crop((left, top, left + size, top + size)), scaled
+    return scaled, scaled
+
+
+def encode(img: Image.Image, fmt: str, quality: int) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "png":
+        img.save(buf, "PNG", compress_level=min(max(quality, 0), 9) if quality <= 9 else 6)
+    else:
+        img.save(buf, PIL_FORMATS[fmt], quality=quality)
+    return buf.getvalue()
+
+
+def process(data: bytes, cfg: DownloadConfig) -> Processed:
+    """The shard-ready image for the served bytes `data`; ImageError with a reason if not."""
+    img, (ow, oh) = open_checked(data, cfg)
+    final, scaled = resize(img, cfg.image_size, cfg.resize_mode)
+    try:
+        out = encode(final, cfg.encode_format, cfg.encode_quality)
+    except Exception as e:  # noqa: BLE001
+        raise ImageError(R.ENCODE_ERROR, f"{type(e).__name__}: {e}") from e
+    return Processed(out, final.width, final.height, ow, oh,
+                     hashlib.sha256(data).hexdigest(), phash(scaled))  # fmt: skip

@@ -1,0 +1,93 @@
+"""One shard: fetch every row concurrently, process images, write the shard atomically.
+
+`download_shard(sid, rows, cfg, fetcher) -> stats dict`. `rows` is `[(index, row)]`
+with `row` as `manifest.read_rows` yields it. Every row ends as one parquet row:
+`success` (in the tar) or `failed` with `"<reason>: <detail>"`; no failure escapes.
+Rows are fetched by `cfg.threads` threads (the fetcher caps each host), and written
+in index order, so a rerun writes the same tar.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from pipeline.download import shardio
+from pipeline.download.fetch import Fetcher
+from pipeline.download.http import FetchError
+from pipeline.download.imaging import ImageError, process
+from pipeline.download.options import DownloadConfig
+from pipeline.download.stats import shard_stats
+from schemas import layout
+from schemas.arrow import to_dict
+from schemas.records import SampleMeta
+from schemas.vocab import DownloadReason, Status
+
+
+def _fetch_one(fetcher: Fetcher, cfg: DownloadConfig, row: dict):
+    """(Processed, final_url, bytes_downloaded, None) or (None, None, n, error_message)."""
+    url = row.get("url")
+    if not url:
+        return None, None, 0, f"{DownloadReason.BAD_URL}: no url"
+    try:
+        body, final_url = fetcher.fetch_image(url)
+        return process(body, cfg), final_url, len(body), None
+    except (FetchError, ImageError) as e:
+        return None, None, 0, str(e)
+    except Exception as e:  # noqa: BLE001 - a bad record never kills the shard
+        return None, None, 0, f"{DownloadReason.PROTOCOL_ERROR}: {type(e).__name__}: {e}"
+
+
+def _meta(key: str, row: dict, p, final_url: str) -> dict:
+    meta = SampleMeta(
+        key=key, url=row["url"], caption=row["caption"], pair_id=row.get("pair_id"),
+        page_url=row.get("page_url"), text_source=row.get("text_source"),
+        queries=tuple(row.get("queries") or ()), width=p.width, height=p.height,
+        original_width=p.original_width, original_height=p.original_height,
+        sha256=p.sha256, phash=p.phash,
+        extra={"final_url": final_url} if final_url != row["url"] else {},
+    )  # fmt: skip
+    return to_dict(meta)
+
+
+def download_shard(sid: int, rows: list, cfg: DownloadConfig, fetcher: Fetcher) -> dict:
+    """Download and write shard `sid`; returns its stats (as in `NNNNN_stats.json`)."""
+    start = time.time()
+    rows = sorted(rows, key=lambda r: r[0])
+    token = uuid.uuid4().hex[:12]
+    paths = shardio.paths(cfg.output, sid)
+    writer = shardio.TarWriter(paths["tar"], token)
+    out_rows, hashes, downloaded, written = [], [], 0, 0
+    try:
+        with ThreadPoolExecutor(max(1, min(cfg.threads, len(rows)))) as pool:
+            results = pool.map(lambda r: _fetch_one(fetcher, cfg, r[1]), rows)
+            for (index, row), (p, final_url, n, error) in zip(rows, results):
+                key = layout.sample_key(sid, index, cfg.shard_size)
+                downloaded += n
+                if p is not None:
+                    writer.add(key, cfg.encode_format, p.data, row["caption"],
+                               _meta(key, row, p, final_url))  # fmt: skip
+                    written += len(p.data)
+                    hashes.append({"key": key, "sha256": p.sha256, "phash": p.phash})
+                status = Status.SUCCESS if p is not None else Status.FAILED
+                out_rows.append({"key": key, "url": row.get("url") or "",
+                                 "caption": row["caption"], "status": str(status),
+                                 "error_message": error})  # fmt: skip
+        tar_tmp = writer.close()
+    except BaseException:
+        writer.close()
+        _remove(writer.tmp)
+        raise
+    stats = shard_stats(layout.shard_name(sid), out_rows, start, time.time(), downloaded, written)
+    shardio.commit_shard(cfg.output, sid, tar_tmp, out_rows, stats, hashes, token)
+    return stats
+
+
+def _remove(path: str) -> None:
+    import os
+
+    try:
+        os.remove(path)
+    except OSError:
+        pass
