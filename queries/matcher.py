@@ -45,47 +45,63 @@ class QueryMatcher:
 
     def __init__(self, entries: Iterable[str]):
         self._unigrams: set[str] = set()
-        self._bigrams: set[str] = set()
-        # first two tokens joined -> token tuples of the entries with 3+ tokens
-        self._long: dict[str, list[tuple[str, ...]]] = {}
+        # (token, token) -> (the two-token entry or None, token tuples of longer entries
+        # starting with those two tokens): one lookup per adjacent pair of the text.
+        self._pairs: dict[tuple[str, str], tuple[str | None, tuple[tuple[str, ...], ...]]] = {}
+        self._size = 0
         for entry in dict.fromkeys(entries):
             self._add(entry)
-        self._long_prefixes = frozenset(self._long)
 
     def _add(self, entry: str) -> None:
-        tokens = entry.split(" ")
+        self._size += 1
+        tokens = tuple(entry.split(" "))
         if len(tokens) == 1:
             self._unigrams.add(entry)
-        elif len(tokens) == 2:
-            self._bigrams.add(entry)
+            return
+        key = tokens[:2]
+        two, longer = self._pairs.get(key, (None, ()))
+        if len(tokens) == 2:
+            two = entry
         else:
-            self._long.setdefault(f"{tokens[0]} {tokens[1]}", []).append(tuple(tokens))
+            longer = (*longer, tokens)
+        self._pairs[key] = (two, longer)
 
     def __len__(self) -> int:
-        return len(self._unigrams) + len(self._bigrams) + sum(map(len, self._long.values()))
+        return self._size
 
     def match(self, text: str) -> list[str]:
         """The distinct entries `text` contains, sorted."""
-        tokens = pad_text(text).split(" ")
+        for ch in _TO_SPACE:
+            if ch in text:
+                text = text.replace(ch, " ")
+        for ch in _PADDED:
+            if ch in text:
+                text = text.replace(ch, f" {ch} ")
+        tokens = text.split(" ")
         found = self._unigrams.intersection(tokens)
         if len(tokens) > 1:
-            pairs = set(map(" ".join, zip(tokens, tokens[1:])))
-            found.update(self._bigrams.intersection(pairs))
-            if self._long_prefixes and not self._long_prefixes.isdisjoint(pairs):
-                found.update(self._match_long(tokens))
+            hits = self._pairs.keys() & zip(tokens, tokens[1:])
+            if hits:
+                self._add_pair_hits(tokens, hits, found)
         return sorted(found)
 
     def match_batch(self, texts: Iterable[str]) -> list[list[str]]:
         """`match` over many texts, in order."""
         return [self.match(t) for t in texts]
 
-    def _match_long(self, tokens: list[str]) -> list[str]:
-        found = []
+    def _add_pair_hits(self, tokens: list[str], hits, found: set[str]) -> None:
+        check_longer = False
+        for pair in hits:
+            two, longer = self._pairs[pair]
+            if two is not None:
+                found.add(two)
+            check_longer = check_longer or bool(longer)
+        if not check_longer:
+            return
         for i in range(len(tokens) - 2):
-            candidates = self._long.get(f"{tokens[i]} {tokens[i + 1]}")
-            if not candidates:
+            pair = (tokens[i], tokens[i + 1])
+            if pair not in hits:
                 continue
-            for cand in candidates:
+            for cand in self._pairs[pair][1]:
                 if tuple(tokens[i : i + len(cand)]) == cand:
-                    found.append(" ".join(cand))
-        return found
+                    found.add(" ".join(cand))
