@@ -1,0 +1,131 @@
+"""Typed configs: the model, data and training code take these, never the CLI's namespace.
+
+Model configs are small JSON files (`trainer/model_configs/NAME.json`) or any JSON file with
+the same fields: ``{"embed_dim": D, "vision": {...}, "text": {...}}``. A vision tower whose
+`layers` is a list of four ints is CLIP's modified ResNet; an int is a ViT.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).parent / "model_configs"
+CONTEXT_LENGTH = 77
+
+
+@dataclass(frozen=True)
+class VisionConfig:
+    image_size: int = 224
+    layers: int | tuple[int, ...] = 12
+    width: int = 768
+    heads: int = 12
+    patch_size: int = 32  # ViT only
+    mlp_ratio: float = 4.0
+
+    @property
+    def is_resnet(self) -> bool:
+        return isinstance(self.layers, tuple)
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    context_length: int = CONTEXT_LENGTH
+    vocab_size: int = 49152
+    width: int = 512
+    layers: int = 12
+    heads: int = 8
+    mlp_ratio: float = 4.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    embed_dim: int = 512
+    vision: VisionConfig = field(default_factory=VisionConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    quick_gelu: bool = False  # OpenAI's original checkpoints used QuickGELU; GELU otherwise
+    name: str = "custom"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def with_vocab_size(self, vocab_size: int) -> ModelConfig:
+        """The same model with the text embedding sized for a given tokenizer."""
+        return dataclasses.replace(
+            self, text=dataclasses.replace(self.text, vocab_size=vocab_size)
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict, name: str = "custom") -> ModelConfig:
+        vision = dict(data.get("vision", {}))
+        if isinstance(vision.get("layers"), list):
+            vision["layers"] = tuple(vision["layers"])
+        return cls(
+            embed_dim=int(data["embed_dim"]),
+            vision=VisionConfig(**vision),
+            text=TextConfig(**data.get("text", {})),
+            quick_gelu=bool(data.get("quick_gelu", False)),
+            name=str(data.get("name", name)),
+        )
+
+
+def available_models() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+
+
+def load_model_config(name_or_file: str) -> ModelConfig:
+    """A bundled config by name (`tiny`, `ViT-B-32`, ...) or a JSON file path."""
+    path = Path(name_or_file)
+    if not path.suffix == ".json" or not path.exists():
+        path = CONFIG_DIR / f"{name_or_file}.json"
+    if not path.exists():
+        raise ValueError(
+            f"unknown model {name_or_file!r}: not a JSON file, and not one of {available_models()}"
+        )
+    return ModelConfig.from_dict(json.loads(path.read_text()), name=path.stem)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the samples come from and how they are cut into batches (per rank)."""
+
+    spec: str
+    batch_size: int = 256  # per rank
+    image_size: int = 224
+    workers: int = 2
+    train: bool = True  # random-resized-crop + shuffle; otherwise resize + center crop
+    resampled: bool = False
+    num_samples: int | None = None  # an epoch's size; None: sizes.json or a count
+    shuffle_buffer: int = 2000
+    seed: int = 0
+    rank: int = 0
+    world_size: int = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything the loop needs besides the model and the data."""
+
+    output: str
+    epochs: int = 1
+    lr: float = 5e-4
+    wd: float = 0.2
+    warmup: int = 500
+    precision: str = "fp32"
+    grad_checkpointing: bool = False
+    accum_freq: int = 1
+    torchcompile: bool = False
+    keep_checkpoints: int = 3
+    save_every: int = 1000
+    log_every: int = 10
+    eval_every: int = 0
+    resume: str | None = None
+    seed: int = 0
+    device: str = "auto"
+    zeroshot_images: str | None = None
+    val_data: str | None = None
+    progress: bool | None = None  # None: a bar only when stderr is a terminal
+    tensorboard: bool = False
+    max_steps: int | None = None  # stop early (benchmarks); the schedule keeps its length
