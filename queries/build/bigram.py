@@ -43,23 +43,20 @@ def _with_first(kv):
 def _attach_first(kv):
     """(x, {bigram: [(bigram, c_xy)], word: [c_x]}) -> (y, (bigram, c_xy, c_x)) each."""
     _word, groups = kv
-    counts = list(groups["word"])
-    if not counts:
-        return  # every word of a counted bigram was counted; nothing to attach otherwise
-    for bigram, c_xy in groups["bigram"]:
-        yield bigram.split(" ", 1)[1], (bigram, c_xy, counts[0])
+    # Every word of a counted bigram was counted, so `word` holds exactly one count.
+    for c_x in groups["word"]:
+        for bigram, c_xy in groups["bigram"]:
+            yield bigram.split(" ", 1)[1], (bigram, c_xy, c_x)
 
 
 def _score(kv, n: int, min_pmi: float):
     """(y, {bigram: [(bigram, c_xy, c_x)], word: [c_y]}) -> (bigram, pmi) that pass."""
     _word, groups = kv
-    counts = list(groups["word"])
-    if not counts:
-        return
-    for bigram, c_xy, c_x in groups["bigram"]:
-        value = pmi(c_xy, c_x, counts[0], n)
-        if value >= min_pmi:
-            yield bigram, value
+    for c_y in groups["word"]:
+        for bigram, c_xy, c_x in groups["bigram"]:
+            value = pmi(c_xy, c_x, c_y, n)
+            if value >= min_pmi:
+                yield bigram, value
 
 
 class ScoreBigrams(beam.PTransform):
