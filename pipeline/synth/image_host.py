@@ -46,6 +46,7 @@ class HostServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.cache: dict[str, tuple[bytes, str]] = {}
         self.requests: list[tuple[str, str, float]] = []  # (host header, path, time)
+        self.user_agents: set[str] = set()
         self.hits: dict[str, int] = defaultdict(int)
         self.active: dict[str, int] = defaultdict(int)
         self.max_active: dict[str, int] = defaultdict(int)
@@ -108,6 +109,7 @@ class Handler(BaseHTTPRequestHandler):
         with srv.lock:
             if srv.log_requests:
                 srv.requests.append((host, self.path, time.monotonic()))
+                srv.user_agents.add(self.headers.get("User-Agent", ""))
             srv.active[host] += 1
             srv.max_active[host] = max(srv.max_active[host], srv.active[host])
             srv.hits[self.path] += 1

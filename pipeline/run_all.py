@@ -1,0 +1,64 @@
+"""`python -m pipeline run --input ... --queries FILE --output DIR [flags of both]`.
+
+Curate into `DIR/curate/`, then download from it into `DIR/`. The flags split by
+parser: download's flags (without `--manifest`/`--url-col`/`--caption-col`, which are
+curate's input columns here) are taken first; everything else goes to curate, whose
+parser keeps its own flags and leaves Beam flags, which both stages then receive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from pipeline.download.options import add_download_args
+
+CURATE_SUBDIR = "curate"
+
+
+def split_argv(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str]]:
+    """(download namespace, curate argv incl. Beam flags, Beam flags) from `run`'s argv."""
+    from pipeline.curate.options import parser as curate_parser
+
+    p = argparse.ArgumentParser(prog="python -m pipeline run", allow_abbrev=False, add_help=False)
+    add_download_args(p, manifest=False)
+    p.add_argument("--output", required=True)
+    dl, rest = p.parse_known_args(argv)
+    curate_argv = rest + ["--output", os.path.join(dl.output, CURATE_SUBDIR)]
+    _, beam_args = curate_parser().parse_known_args(curate_argv)
+    return dl, curate_argv, beam_args
+
+
+def run(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+        return 0
+    try:
+        dl, curate_argv, beam_args = split_argv(argv)
+    except SystemExit as e:  # argparse already printed why
+        return int(e.code or 2)
+    from pipeline.curate import cli as curate_cli
+    from pipeline.download.job import execute
+    from pipeline.download.manifest import ManifestError, list_inputs
+    from pipeline.download.options import config_from_args
+
+    output = dl.output.rstrip("/") or "/"
+    try:
+        cfg = config_from_args(dl, output)
+    except ValueError as e:
+        print(f"pipeline run: {e}", file=sys.stderr)
+        return 2
+    rc = int(curate_cli.run(curate_argv) or 0)
+    if rc != 0:
+        return rc
+    try:
+        inputs = list_inputs([os.path.join(output, CURATE_SUBDIR)])
+    except ManifestError as e:
+        print(f"pipeline run: {e}", file=sys.stderr)
+        return 2
+    stats = execute(cfg, inputs, beam_args, {"run": argv})
+    print(json.dumps({k: stats[k] for k in ("shards", "count", "successes", "success_rate")}))
+    return 0

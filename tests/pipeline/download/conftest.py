@@ -1,0 +1,34 @@
+"""Shared fixtures: one real image host per test module, and a download runner."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from pipeline.synth.image_host import ImageHost
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+RESOLVE = "*.openwit-demo.test:127.0.0.1"
+SAFE = ["--allow-networks", "127.0.0.1/32", "--resolve", RESOLVE]
+
+
+@pytest.fixture(scope="module")
+def host():
+    with ImageHost() as h:
+        yield h
+
+
+def write_jsonl(path, rows: list[dict]) -> str:
+    with open(path, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    return str(path)
+
+
+def download(manifest: str, out: str, *flags: str) -> int:
+    from pipeline.main import main
+
+    return main(["download", "--manifest", manifest, "--output", out, *SAFE, *flags,
+                 "--direct_num_workers=2"])  # fmt: skip
