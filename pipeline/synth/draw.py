@@ -161,7 +161,8 @@ def render(path: str, query: str = "") -> tuple[bytes, str]:
     params = {k: v[0] for k, v in parse_qs(query).items()}
     ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else "jpg"
     fmt = FORMATS.get(ext, "JPEG")
-    rng = _rng(path + "?" + query)
+    # `mode` changes only the encoding, never the picture.
+    rng = _rng(path + "?" + "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "mode"))
     concept = concept_from(path, query)
     size = _size(rng, params)
     if fmt == "GIF" and "w" not in params and "h" not in params:

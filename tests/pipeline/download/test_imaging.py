@@ -1,0 +1,98 @@
+"""Image path: orientation, modes, animation, bombs, limits, resize modes, encodings."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from pipeline.download.imaging import ImageError, phash, process, sniff
+from pipeline.download.options import DownloadConfig
+from pipeline.synth import draw
+from pipeline.synth.image_host import bomb_png, pixel_png
+from schemas.vocab import DownloadReason as R
+
+
+def cfg(**kw) -> DownloadConfig:
+    return DownloadConfig(output="unused", **kw)
+
+
+def decode(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data))
+
+
+def test_exif_orientation_is_applied():
+    data, _ = draw.render("/img/e.jpg", "mode=exif&w=400&h=200")
+    assert decode(data).size == (200, 400)  # stored rotated
+    p = process(data, cfg(resize_mode="no"))
+    assert (p.original_width, p.original_height) == (400, 200)
+    assert (p.width, p.height) == (400, 200)
+    plain = process(draw.render("/img/e.jpg", "mode=plain&w=400&h=200")[0], cfg(resize_mode="no"))
+    assert (int(p.phash, 16) ^ int(plain.phash, 16)).bit_count() <= 6  # same upright picture
+
+
+@pytest.mark.parametrize("path,query", [
+    ("/img/c.jpg", "mode=cmyk&bg=white&color=red"),
+    ("/img/p.png", "mode=palette&bg=white&color=red"),
+    ("/img/a.png", "mode=rgba&bg=white&color=red"),
+    ("/img/g.gif", "mode=animated&bg=white&color=red"),
+    ("/img/w.webp", "bg=white&color=red"),
+])  # fmt: skip
+def test_modes_convert_to_rgb_with_colors_kept(path, query):
+    data, _ = draw.render(path, query + "&shape=square&count=1&w=300&h=300")
+    p = process(data, cfg(image_size=64, resize_mode="border"))
+    img = decode(p.data)
+    assert img.mode == "RGB" and img.size == (64, 64)
+    r, g, b = img.getpixel((32, 32))  # the red square's centre
+    assert r > 150 and g < 100 and b < 100
+
+
+def test_animated_gif_takes_first_frame():
+    data, _ = draw.render("/img/g.gif", "mode=animated&w=300&h=200&count=1")
+    assert decode(data).n_frames == 2
+    first = decode(data).convert("RGB")
+    p = process(data, cfg(resize_mode="no", encode_format="png"))
+    assert decode(p.data).tobytes() == first.tobytes()
+
+
+def test_rejections_carry_reasons():
+    with pytest.raises(ImageError) as e:
+        process(bomb_png(), cfg())
+    assert e.value.reason == R.DECOMPRESSION_BOMB
+    with pytest.raises(ImageError) as e:
+        process(pixel_png(), cfg(min_image_size=10))
+    assert e.value.reason == R.TOO_SMALL
+    assert process(pixel_png(), cfg()).original_width == 1  # 0 means no limit
+    wide, _ = draw.render("/img/w.png", "w=900&h=100")
+    with pytest.raises(ImageError) as e:
+        process(wide, cfg(max_aspect_ratio=3))
+    assert e.value.reason == R.ASPECT_RATIO
+    jpg, _ = draw.render("/img/t.jpg", "")
+    for bad, reason in ((jpg[: len(jpg) // 2], R.DECODE_ERROR), (b"<html>", R.NOT_IMAGE)):
+        with pytest.raises(ImageError) as e:
+            process(bad, cfg())
+        assert e.value.reason == reason
+
+
+@pytest.mark.parametrize("mode,size", [("border", (128, 128)), ("keep_ratio", (128, 256)),
+                                       ("keep_ratio_largest", (64, 128)),
+                                       ("center_crop", (128, 128)), ("no", (300, 600))])
+def test_resize_modes(mode, size):
+    data, _ = draw.render("/img/r.png", "w=300&h=600")
+    p = process(data, cfg(image_size=128, resize_mode=mode))
+    assert decode(p.data).size == size == (p.width, p.height)
+
+
+@pytest.mark.parametrize("fmt,magic", [("jpg", "jpeg"), ("png", "png"), ("webp", "webp")])
+def test_encode_formats(fmt, magic):
+    p = process(draw.render("/img/f.jpg", "")[0], cfg(image_size=32, encode_format=fmt))
+    assert sniff(p.data) == magic
+
+
+def test_phash_matches_imagehash():
+    imagehash = pytest.importorskip("imagehash")
+    img = decode(draw.render("/img/h.png", "")[0]).convert("RGB")
+    ours = int(phash(img), 16)
+    theirs = int(str(imagehash.phash(img)), 16)
+    assert (ours ^ theirs).bit_count() <= 2
