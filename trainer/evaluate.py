@@ -8,7 +8,8 @@ or samples, and results are summed with all-reduce, so no rank idles into a coll
   Undecodable image files are skipped and not counted in `n`.
 - `retrieval`: the pairs of a shard SPEC (sample i's image matches sample i's caption). The
   rank of the true match among all N candidates is found in query chunks of at most ~16M scores,
-  so no N x N matrix is ever built. A tie with the true match counts in its favour.
+  so no N x N matrix is ever built. A tie with the true match (within `TIE_EPS`, so float noise
+  between batchings of identical captions does not decide) counts in its favour.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TEMPLATES = Path(__file__).parent / "templates.txt"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
 RECALL_KS = (1, 5, 10)
+TIE_EPS = 1e-5
 
 
 def read_lines(path: str | Path) -> list[str]:
@@ -126,7 +128,7 @@ def recall_hits(queries: torch.Tensor, keys: torch.Tensor, offset: int,
         scores = q @ keys.T
         idx = torch.arange(len(q), device=q.device)
         true = scores[idx, offset + start + idx]
-        rank = (scores > true[:, None]).sum(dim=1)
+        rank = (scores > true[:, None] + TIE_EPS).sum(dim=1)
         hits += torch.tensor([(rank < k).sum().item() for k in ks], dtype=torch.float64)
     return hits
 
