@@ -57,7 +57,9 @@ def run(argv: list[str]) -> int:
     start = time.monotonic()
     try:
         with beam.Pipeline(options=pipeline_options(beam_args)) as p:
-            graph.build(p, opts, [path for path, _ in inputs], qhash, tmp)
+            reshuffle = options.should_reshuffle(opts.reshuffle, len(inputs),
+                                                 options.workers(beam_args))
+            graph.build(p, opts, [path for path, _ in inputs], qhash, tmp, reshuffle)
         aux = FileSystems.join(tmp, graph.AUX_DIR)
         result = summary.write_summary(tmp, aux, opts, beam_args, inputs, qbytes, entries)
         finalize.discard(aux)

@@ -1,6 +1,6 @@
 """The curate job graph: read -> filter -> language -> dedup -> match -> balance -> write.
 
-`build(root, opts, paths, queries_hash, folder)` adds every stage under `root` and writes into
+`build(root, opts, paths, queries_hash, folder, reshuffle)` adds every stage under `root` and writes into
 `folder` (the temporary sibling of the output): `manifest/` and `rejects/` parts, plus
 `AUX_DIR/*.json` partial results the driver turns into stats.json, queries_counts.parquet and
 run.json (`summary`).
@@ -53,9 +53,10 @@ class _ToDict(beam.PTransform):
                 | "Dict" >> beam.combiners.ToDict())
 
 
-def build(root, opts, paths: list[str], queries_hash: str, folder: str) -> None:
+def build(root, opts, paths: list[str], queries_hash: str, folder: str,
+          reshuffle: bool = True) -> None:
     aux = FileSystems.join(folder, AUX_DIR)
-    pairs, read_rejects, files = root | "Read" >> ReadCandidates(paths, opts)
+    pairs, read_rejects, files = root | "Read" >> ReadCandidates(paths, opts, reshuffle)
     flow = [pairs]
     filtered, filter_rejects = pairs | "Normalize" >> FilterTexts(opts.min_text_length,
                                                                  opts.max_text_length)
@@ -70,8 +71,9 @@ def build(root, opts, paths: list[str], queries_hash: str, folder: str) -> None:
     rows, balance_rejects, counts = matched | "Balance" >> BalancePairs(
         opts.balance, opts.max_per_query, opts.seed)
 
-    kept = rows | "Manifest" >> WriteRows(FileSystems.join(folder, MANIFEST_DIR), ManifestRow,
-                                          manifest_key)
+    _ = rows | "Manifest" >> WriteRows(FileSystems.join(folder, MANIFEST_DIR), ManifestRow,
+                                       manifest_key)
+    kept = _count(rows, "Kept")
     rejects = (read_rejects, filter_rejects, lang_rejects, dup_rejects, match_rejects,
                balance_rejects) | "AllRejects" >> beam.Flatten()
     _ = rejects | "Rejects" >> WriteRows(FileSystems.join(folder, REJECTS_DIR), RejectRow,

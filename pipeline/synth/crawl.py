@@ -196,24 +196,37 @@ def _record_id(*parts) -> str:
     return f"<urn:uuid:{uuid.UUID(bytes=hashlib.md5('-'.join(map(str, parts)).encode()).digest())}>"
 
 
-def warc_records(page: Page, seed: int, i: int) -> bytes:
-    """The request and response records of one page (each its own gzip member)."""
-    body = page_html(page).encode(page.charset, errors="xmlcharrefreplace")
-    ctype = "text/html" + (f"; charset={page.charset}" if page.declared == "http" else "")
-    http = (f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+def response_record(url: str, body: bytes, content_type: str, record_id: str) -> bytes:
+    """One WARC response record (its own gzip member) serving `body` for `url`."""
+    http = (f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
             "Server: openwit-synth\r\n\r\n").encode() + body
-    host = page.url.split("/")[2]
-    request = f"GET /p/{i}.html HTTP/1.1\r\nHost: {host}\r\nUser-Agent: openwit-synth\r\n\r\n"
-    common = [("WARC-Date", WARC_DATE), ("WARC-Target-URI", page.url)]
     return _record(
-        [("WARC-Type", "request"), *common, ("WARC-Record-ID", _record_id(seed, i, "req")),
-         ("Content-Type", "application/http; msgtype=request")], request.encode()
-    ) + _record(
-        [("WARC-Type", "response"), *common, ("WARC-Record-ID", _record_id(seed, i, "resp")),
+        [("WARC-Type", "response"), ("WARC-Date", WARC_DATE), ("WARC-Target-URI", url),
+         ("WARC-Record-ID", _record_id(record_id)),
          ("Content-Type", "application/http; msgtype=response"),
          ("WARC-Payload-Digest", "sha1:" + b32encode(hashlib.sha1(body).digest()).decode())],
         http,
     )
+
+
+def metadata_record(url: str, payload: bytes, record_id: str) -> bytes:
+    """One WARC metadata record (a WAT entry) with a JSON payload, its own gzip member."""
+    return _record([("WARC-Type", "metadata"), ("WARC-Date", WARC_DATE),
+                    ("WARC-Target-URI", url), ("WARC-Record-ID", _record_id(record_id)),
+                    ("Content-Type", "application/json")], payload)
+
+
+def warc_records(page: Page, seed: int, i: int) -> bytes:
+    """The request and response records of one page (each its own gzip member)."""
+    body = page_html(page).encode(page.charset, errors="xmlcharrefreplace")
+    ctype = "text/html" + (f"; charset={page.charset}" if page.declared == "http" else "")
+    host = page.url.split("/")[2]
+    request = f"GET /p/{i}.html HTTP/1.1\r\nHost: {host}\r\nUser-Agent: openwit-synth\r\n\r\n"
+    return _record(
+        [("WARC-Type", "request"), ("WARC-Date", WARC_DATE), ("WARC-Target-URI", page.url),
+         ("WARC-Record-ID", _record_id(seed, i, "req")),
+         ("Content-Type", "application/http; msgtype=request")], request.encode()
+    ) + response_record(page.url, body, ctype, f"{seed}-{i}-resp")
 
 
 def wat_record(page: Page, seed: int, i: int) -> bytes:
@@ -238,9 +251,7 @@ def wat_record(page: Page, seed: int, i: int) -> bytes:
     }
     block = json.dumps({"Container": {"Filename": "synthetic"}, "Envelope": envelope},
                        ensure_ascii=False).encode()
-    return _record([("WARC-Type", "metadata"), ("WARC-Date", WARC_DATE),
-                    ("WARC-Target-URI", page.url), ("WARC-Record-ID", _record_id(seed, i, "wat")),
-                    ("Content-Type", "application/json")], block)
+    return metadata_record(page.url, block, f"{seed}-{i}-wat")
 
 
 def warcinfo(name: str) -> bytes:

@@ -1,0 +1,155 @@
+"""Benchmark: candidate pairs/s through the whole `pipeline curate` command vs a plain loop.
+
+    .venv/bin/python bench/curate.py [--pages 60000] [--files 8] [--workers 2] [--dir /tmp/bench-curate]
+
+Generates a crawl (`pipeline.synth.crawl`, cached in --dir), then in the same run measures:
+- `python -m pipeline curate` (a subprocess: the whole command, Beam start-up included) on
+  FnApiRunner multi-processing with --workers workers;
+- a plain single-process loop doing the same work with the same libraries (FastWARC,
+  selectolax, lid.176, the same QueryMatcher, in-memory dedup, counting and MetaCLIP
+  balancing, then the manifest and rejects written as parquet).
+Prints one JSON line per side and the ratio; cost per billion candidates in core-hours uses the
+cores each side occupies (the Beam side: the workers plus its runner process' share is not
+counted separately: the machine's cores are the cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pyarrow.parquet as pq  # noqa: E402
+
+from pipeline.curate import balance, filters, options  # noqa: E402
+from pipeline.curate.language import _Model, default_model_path  # noqa: E402
+from pipeline.curate.read.elements import PAIR, REJECT, reject  # noqa: E402
+from pipeline.curate.read.files import read_file  # noqa: E402
+from pipeline.synth import concepts, crawl  # noqa: E402
+from queries.matcher import QueryMatcher  # noqa: E402
+from schemas.layout import pair_id  # noqa: E402
+from schemas.vocab import Reason  # noqa: E402
+
+T = 20000
+
+
+def query_list(path: str) -> list[str]:
+    """Concept words plus the 50,000 most frequent English words (wordfreq): a realistic size."""
+    from wordfreq import top_n_list
+
+    words = list(concepts.SHAPES) + [s + "s" for s in concepts.SHAPES] + list(concepts.COLORS)
+    words += list(concepts.BACKGROUNDS) + top_n_list("en", 50000)
+    words = list(dict.fromkeys(w for w in words if w.strip() and " " not in w))
+    with open(path, "w") as f:
+        f.write("\n".join(words) + "\n")
+    return words
+
+
+def plain_loop(files: list[str], entries: list[str], out: str, t: int) -> dict:
+    """The same work in one process, no Beam."""
+    model, matcher = _Model(default_model_path()), QueryMatcher(entries)
+    rejects, seen, matched, langs = [], {}, [], Counter()
+    read = 0
+    opts, _ = options.parse(["--input", "-", "--queries", "-", "--output", "-"])
+    for path in files:
+        for kind, value in read_file(path, opts):
+            if kind != PAIR:
+                if kind == REJECT:
+                    rejects.append(value)
+                continue
+            read += 1
+            url, text, source, page, input_file = value
+            text = filters.normalize(text) if len(text) < 5000 else text
+            reason = filters.check_text(text, 5, 1000)
+            if reason is None:
+                lang, prob = model.top(text)
+                langs[lang] += 1
+                reason = (Reason.WRONG_LANGUAGE if lang != "en" else
+                          Reason.LOW_LANGUAGE_CONFIDENCE if prob < 0.5 else None)
+            if reason is not None:
+                rejects.append(reject(url, text, reason, input_file))
+                continue
+            pid = pair_id(url, text)
+            if pid in seen:
+                rejects.append(reject(url, text, Reason.DUPLICATE_PAIR, input_file))
+                continue
+            seen[pid] = True
+            found = matcher.match(text)
+            if not found:
+                rejects.append(reject(url, text, Reason.NO_MATCH, input_file))
+                continue
+            matched.append((pid, (url, text, source, page, input_file), tuple(found)))
+    counts = defaultdict(int)
+    for _, _, qs in matched:
+        for q in qs:
+            counts[q] += 1
+    rows = []
+    for pid, cand, qs in matched:
+        if balance.keep_rule(0, t, pid, qs, counts):
+            rows.append(balance.manifest_row(pid, cand, qs))
+        else:
+            rejects.append(reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4]))
+    from pipeline.curate.write import write_table
+    from schemas.records import ManifestRow, RejectRow
+
+    os.makedirs(out, exist_ok=True)
+    write_table(os.path.join(out, "manifest.parquet"), ManifestRow, sorted(rows))
+    write_table(os.path.join(out, "rejects.parquet"), RejectRow,
+                sorted(rejects, key=lambda r: tuple(v or "" for v in r)))
+    return {"read": read, "kept": len(rows)}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--pages", type=int, default=60000)
+    p.add_argument("--files", type=int, default=8)
+    p.add_argument("--page-bytes", type=int, default=4000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--dir", default="/tmp/bench-curate")
+    a = p.parse_args()
+    crawl_dir = os.path.join(a.dir, f"crawl-{a.pages}-{a.files}-{a.page_bytes}")
+    if not os.path.isdir(crawl_dir):
+        crawl.generate(crawl_dir, a.pages, a.files, seed=0, page_bytes=a.page_bytes)
+    files = sorted(os.path.join(crawl_dir, f) for f in os.listdir(crawl_dir))
+    size = sum(os.path.getsize(f) for f in files)
+    qpath = os.path.join(a.dir, "queries.txt")
+    entries = query_list(qpath)
+    print(json.dumps({"crawl": crawl_dir, "files": len(files), "mb": round(size / 1e6, 1),
+                      "queries": len(entries), "cores": os.cpu_count()}))
+
+    out = os.path.join(a.dir, "out-beam")
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-m", "pipeline", "curate", "--input",
+                    os.path.join(crawl_dir, "*.warc.gz"), "--queries", qpath, "--output", out,
+                    f"--direct_num_workers={a.workers}"], check=True,
+                   stderr=subprocess.DEVNULL)
+    beam_s = time.monotonic() - start
+    with open(os.path.join(out, "stats.json")) as f:
+        flow = json.load(f)["flow"]
+
+    start = time.monotonic()
+    loop = plain_loop(files, entries, os.path.join(a.dir, "out-loop"), T)
+    loop_s = time.monotonic() - start
+    kept_beam = pq.read_table(os.path.join(out, "manifest")).num_rows
+
+    results = []
+    for name, secs, n, cores, kept in (("pipeline curate", beam_s, flow["read"], os.cpu_count(), kept_beam),
+                                       ("plain loop", loop_s, loop["read"], 1, loop["kept"])):
+        r = {"side": name, "seconds": round(secs, 1), "candidates": n, "kept": kept,
+             "pairs_per_s": round(n / secs), "cores": cores,
+             "core_hours_per_billion": round(secs * cores / n * 1e9 / 3600, 1)}
+        results.append(r)
+        print(json.dumps(r))
+    print(json.dumps({"ratio_pipeline_over_loop": round(results[0]["pairs_per_s"] / results[1]["pairs_per_s"], 2),
+                      "target": 1.5}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""One input file -> tagged records: open it (any Beam filesystem), read it by format, count it.
+
+`read_file(path, opts)` yields `(PAIR, candidate)`, `(REJECT, reject)` and, for a file read to
+its end, one `(FILE, (path, bytes, sha256))`. A file that fails (not the format its name says,
+a truncated gzip member, a table that does not parse) yields one reject naming it:
+`unreadable_file` if nothing was read from it, else `truncated_file` (what came before stays);
+under `opts.fail_on_bad_file` it raises `BadFileError` instead.
+
+Gzip integrity is checked while reading (a second, discarded inflate of the same bytes): FastWARC
+stops quietly at a truncated member, and a silent partial read would look like a whole file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from collections.abc import Iterator
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.curate.read.elements import FILE, REJECT, reject
+from pipeline.curate.read.table import read_table
+from pipeline.curate.read.warc import read_warc
+from pipeline.curate.read.wat import read_wat
+from schemas.vocab import Reason
+
+SUFFIXES = ((".wat", "wat"), (".warc", "warc"), (".parquet", "parquet"), (".jsonl", "jsonl"),
+            (".csv", "csv"), (".tsv", "tsv"))
+
+
+class BadFileError(RuntimeError):
+    """An input file that cannot be read, under `--fail-on-bad-file` (names the file)."""
+
+
+def detect_format(path: str, override: str = "auto") -> str | None:
+    """The input format of `path` from its name (`override` wins unless `auto`); None if unknown."""
+    if override != "auto":
+        return override
+    name = path.lower().rsplit("/", 1)[-1]
+    name = name[:-3] if name.endswith(".gz") else name
+    for suffix, fmt in SUFFIXES:
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+class CheckedStream:
+    """A read-only stream that hashes and counts the bytes read through it and, for gzip
+    files, checks that every member is complete."""
+
+    def __init__(self, raw, gzipped: bool):
+        self.raw, self.sha, self.size = raw, hashlib.sha256(), 0
+        self._inflate = zlib.decompressobj(wbits=31) if gzipped else None
+        self._open = False  # inside a gzip member (bytes fed, member end not seen)
+
+    def read(self, n=-1):
+        data = self.raw.read(n)
+        self.sha.update(data)
+        self.size += len(data)
+        if self._inflate is not None and data:
+            self._check(data)
+        return data
+
+    def _check(self, data: bytes) -> None:
+        while data:
+            inflate = self._inflate
+            inflate.decompress(data, 1 << 16)  # output discarded: only integrity matters
+            self._open = True
+            if inflate.eof:  # next member (one per record in Common Crawl files)
+                data = inflate.unused_data
+                self._inflate, self._open = zlib.decompressobj(wbits=31), False
+            else:
+                data = inflate.unconsumed_tail
+
+    def complete(self) -> bool:
+        """True when the whole file ends exactly at the end of a gzip member (or is not gzip)."""
+        while self.read(1 << 20):  # drain what the reader left unread
+            pass
+        return not self._open
+
+    def tell(self):
+        return self.size
+
+    def readable(self):
+        return True
+
+
+def _records(stream, fmt: str, path: str, opts) -> Iterator[tuple]:
+    if fmt == "warc":
+        return read_warc(stream, path, opts.max_images_per_page)
+    if fmt == "wat":
+        return read_wat(stream, path, opts.max_images_per_page)
+    data = stream.read()
+    if path.lower().endswith(".gz"):
+        data = gzip.decompress(data)
+    return read_table(data, fmt, path, opts.url_col, opts.caption_col)
+
+
+def read_file(path: str, opts) -> Iterator[tuple]:
+    """See the module doc."""
+    fmt = detect_format(path, opts.input_format)
+    read = 0
+    try:
+        raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        stream = CheckedStream(raw, path.lower().endswith(".gz"))
+        for kind, value in _records(stream, fmt, path, opts):
+            read += 1
+            yield kind, value
+        if not stream.complete():
+            raise OSError("gzip stream ends inside a member (truncated file)")
+    except BaseException as e:  # pyo3 panics (fastwarc) derive from BaseException
+        if isinstance(e, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        if opts.fail_on_bad_file:
+            raise BadFileError(f"cannot read input file {path}: {e!r}") from e
+        reason = Reason.TRUNCATED_FILE if read else Reason.UNREADABLE_FILE
+        yield REJECT, reject(None, f"{type(e).__name__}: {e}", reason, path)
+        return
+    yield FILE, (path, stream.size, stream.sha.hexdigest())
