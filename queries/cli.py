@@ -52,8 +52,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def run_build(argv: list[str]) -> int:
-    from queries.build.counting import Thresholds
-    from queries.build.run import BuildConfig, build
+    from queries.build.config import BuildConfig, Thresholds
+    from queries.build.run import build
     from queries.stats import format_breakdown
 
     args, beam_args = _build_parser().parse_known_args(argv)

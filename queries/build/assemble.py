@@ -20,8 +20,6 @@ from __future__ import annotations
 import os
 import tempfile
 
-from apache_beam.io.filesystems import FileSystems
-
 from schemas.arrow import write_parquet
 from schemas.records import QueryEntry
 from schemas.vocab import QuerySource
@@ -60,6 +58,8 @@ def write(path: str, rows: list[QueryEntry]) -> None:
         os.makedirs(parent, exist_ok=True)
         write_parquet(path, QueryEntry, rows)
         return
+    from apache_beam.io.filesystems import FileSystems  # only for gs://, s3://, ...
+
     with tempfile.TemporaryDirectory() as tmp:
         local = os.path.join(tmp, "queries.parquet")
         write_parquet(local, QueryEntry, rows)

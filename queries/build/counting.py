@@ -30,6 +30,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from queries.build.bigram import ScoreBigrams
+from queries.build.config import Thresholds
 from queries.build.dump import DumpStats, iter_articles
 from queries.build.errors import QueryBuildError
 from queries.build.title import ReadPageviewsFn, TitleViews
@@ -79,16 +80,6 @@ def _flush(unigrams: Counter, bigrams: Counter) -> Iterator:
         yield beam.pvalue.TaggedOutput("bigram", item)
     unigrams.clear()
     bigrams.clear()
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The flags that decide which candidates pass (names as the CLI flags)."""
-
-    unigram_min_count: int = 100
-    bigram_min_pmi: float = 30.0
-    bigram_min_count: int = 10
-    title_min_views: int = 70
 
 
 @dataclass

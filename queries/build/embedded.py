@@ -6,7 +6,9 @@ wordfreq). Kept: words that are words by `queries.build.tokens`' definition (let
 digits with inner apostrophes or hyphens, at least one letter): that drops 3,145 entries
 such as `u.s` (its period can never match: the matcher pads periods apart), emoji,
 symbols and bare numbers. Score: the word's expected count per billion tokens,
-`round(word_frequency * 1e9)` (at least 10, since the large list stops at 1e-8).
+`round(f * 1e9)` where f = 10 ** (-cB / 100) is the frequency of the word's centibel
+bucket in wordfreq's list (`word_frequency` gives the same value rounded to 3
+significant digits); at least 10, since the large list stops at 1e-8.
 Nothing is downloaded: the data ships in the wheel.
 """
 
@@ -24,8 +26,12 @@ def embedded_unigrams() -> dict[str, float]:
     """English words from wordfreq (module doc) -> count per billion tokens."""
     import wordfreq  # only the embedded build needs it
 
+    bucket_freq: dict[str, float] = {}
+    for cb, bucket in enumerate(wordfreq.get_frequency_list("en", wordlist="large")):
+        for word in bucket:
+            bucket_freq.setdefault(word, wordfreq.cB_to_freq(-cb))
     out: dict[str, float] = {}
     for word in wordfreq.top_n_list("en", _ALL, wordlist="large"):
         if _WORD.fullmatch(word) and _HAS_LETTER.search(word):
-            out[word] = float(round(wordfreq.word_frequency(word, "en", wordlist="large") * 1e9))
+            out[word] = float(round(bucket_freq[word] * 1e9))
     return out

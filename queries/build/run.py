@@ -4,7 +4,8 @@ Sources run as asked: the dump (unigram, bigram) and pageviews (title) through o
 pipeline (`queries.build.counting`), WordNet and `--embedded` words in the driver (they
 are small). Inputs are checked before any job starts (a missing dump, pageviews file or
 WordNet folder fails at once); files that turn out unreadable while counting fail the
-build after the job with the pipeline's message naming them.
+build after the job with the pipeline's message naming them. Beam is imported only when
+a dump or pageviews are counted: the embedded build never loads it.
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ import math
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass, field
-
-import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
+from dataclasses import dataclass
+from typing import Any
 
 from queries.build.assemble import assemble, breakdown, write
-from queries.build.bigram import pmi_ceiling
-from queries.build.counting import Counts, Thresholds, build_pipeline, read_results
+from queries.build.config import BuildConfig, Thresholds
 from queries.build.embedded import embedded_unigrams
 from queries.build.errors import QueryBuildError
 from queries.build.wordnet import read_wordnet
@@ -31,20 +29,9 @@ DEFAULT_WORDNET = "/usr/share/wordnet"
 
 
 @dataclass
-class BuildConfig:
-    """What to build from; field names follow the CLI flags."""
-
-    out: str
-    wikipedia_dump: list[str] = field(default_factory=list)
-    pageviews: list[str] = field(default_factory=list)
-    wordnet: str | None = None
-    embedded: bool = False
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    max_size: int = 500_000
-
-
-@dataclass
 class BuildResult:
+    """The rows written, entries per source, page/file statistics, notes for the user."""
+
     rows: list[QueryEntry]
     per_source: dict[str, int]
     stats: dict[str, int]
@@ -53,6 +40,10 @@ class BuildResult:
 
 def expand_files(patterns: list[str], what: str) -> list[str]:
     """Files matching each pattern (local or Beam filesystem); an unmatched one is an error."""
+    if not patterns:
+        return []
+    from apache_beam.io.filesystems import FileSystems
+
     files: set[str] = set()
     for pattern in patterns:
         try:
@@ -81,7 +72,7 @@ def build(config: BuildConfig, beam_args: list[str] | None = None) -> BuildResul
             "no source given: pass --wikipedia-dump, --pageviews, --wordnet or --embedded"
         )
     candidates: dict[QuerySource, dict[str, float]] = {}
-    counts = Counts()
+    counts: Any = None
     if wordnet_dir:  # read first: a missing folder should fail before a long job
         candidates[QuerySource.WORDNET] = dict.fromkeys(read_wordnet(wordnet_dir), 0.0)
     if dumps or views:
@@ -93,11 +84,16 @@ def build(config: BuildConfig, beam_args: list[str] | None = None) -> BuildResul
         candidates[QuerySource.UNIGRAM] = embedded_unigrams()
     rows = assemble(candidates, config.max_size)
     write(config.out, rows)
-    return BuildResult(rows, breakdown(rows), counts.stats, _notes(counts, config, dumps))
+    stats = counts.stats if counts else {}
+    return BuildResult(rows, breakdown(rows), stats, _notes(stats, config, dumps))
 
 
-def _count(dumps, views, thresholds: Thresholds, beam_args: list[str]) -> Counts:
+def _count(dumps, views, thresholds: Thresholds, beam_args: list[str]):
+    """Run the counting pipeline; its `Counts`, or the first file error raised."""
+    import apache_beam as beam
+
     from pipeline.beam_options import pipeline_options
+    from queries.build.counting import build_pipeline, read_results
 
     beam_options = pipeline_options(beam_args)
     work_dir = _work_dir(beam_options)
@@ -119,6 +115,8 @@ def _work_dir(beam_options) -> str:
 
     temp = beam_options.view_as(GoogleCloudOptions).temp_location
     if temp:
+        from apache_beam.io.filesystems import FileSystems
+
         return FileSystems.join(temp, f"queries-build-{uuid.uuid4().hex}")
     return tempfile.mkdtemp(prefix="queries-build-")
 
@@ -127,17 +125,21 @@ def _remove(work_dir: str) -> None:
     if "://" not in work_dir:
         shutil.rmtree(work_dir, ignore_errors=True)
         return
+    from apache_beam.io.filesystems import FileSystems
+
     try:
         FileSystems.delete([work_dir])
     except Exception:  # leftovers under temp_location are harmless; never mask the result
         pass
 
 
-def _notes(counts: Counts, config: BuildConfig, dumps: list[str]) -> list[str]:
+def _notes(stats: dict[str, int], config: BuildConfig, dumps: list[str]) -> list[str]:
     """Human notes for the summary: the PMI ceiling of the corpus counted."""
-    n = counts.stats.get("tokens", 0)
     if not dumps:
         return []
+    from queries.build.bigram import pmi_ceiling
+
+    n = stats.get("tokens", 0)
     t = config.thresholds
     ceiling = pmi_ceiling(n, t.bigram_min_count)
     note = (
@@ -152,4 +154,4 @@ def _notes(counts: Counts, config: BuildConfig, dumps: list[str]) -> list[str]:
     return [note]
 
 
-__all__ = ["BuildConfig", "BuildResult", "build", "expand_files"]
+__all__ = ["BuildConfig", "BuildResult", "Thresholds", "build", "expand_files"]
