@@ -155,3 +155,32 @@ def test_exclude_images_marks_eval_overlap(job, tmp_path):
     assert got["ok 5"]["error_message"].startswith("eval_overlap")
     assert json.load(open(os.path.join(copy, "stats.json")))["dedup"]["excluded"] == 1
     assert verify(copy)[0] == []
+
+
+@pytest.mark.slow
+def test_kill_and_rerun_gives_the_same_shards(job, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.pipeline.download.conftest import SAFE
+
+    manifest, ref, _ = job
+    out = str(tmp_path / "out")
+    cmd = [sys.executable, "-m", "pipeline", "download", "--manifest", manifest, "--output", out,
+           *SAFE, *FLAGS, "--direct_num_workers=2"]  # fmt: skip
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not glob.glob(os.path.join(out, "shards", "*.tar")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole job, Beam workers included
+    proc.wait()
+    assert not os.path.exists(os.path.join(out, "shards", "sizes.json"))  # killed mid-job
+    assert download(manifest, out, *FLAGS) == 0
+    for name in ("00000.tar", "00001.tar", "00002.tar", "00003.tar", "sizes.json"):
+        a = open(os.path.join(ref, "shards", name), "rb").read()
+        assert a == open(os.path.join(out, "shards", name), "rb").read(), name
+    assert parquet_rows(out) == parquet_rows(ref)
