@@ -5,7 +5,8 @@ gradient and cached; then, per micro-batch j, its features are recomputed with g
 loss is taken over all K micro-batches (j's live features, the rest cached), so every sample
 still sees the whole global batch as negatives. Each backward yields exactly the gradient of the
 full-batch loss through micro-batch j's features; summed over j that is the full gradient. The
-logit scale enters the loss K times, so only the first pass lets its gradient through.
+logit scale enters the loss K times, so only the last pass lets its gradient through (the
+one where DDP all-reduces, which needs every parameter in its graph).
 """
 
 from __future__ import annotations
@@ -55,15 +56,15 @@ def _backward(ctx: StepContext, loss: torch.Tensor) -> None:
 def _accumulated(ctx: StepContext, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
     with torch.no_grad(), autocast(ctx.device, ctx.precision):
         cached = [ctx.model(images, texts)[:2] for images, texts in batches]
-    loss = None
+    loss, last = None, len(batches) - 1
     for j, (images, texts) in enumerate(batches):
-        with _no_sync(ctx.model, last=j == len(batches) - 1):
+        with _no_sync(ctx.model, last=j == last):
             with autocast(ctx.device, ctx.precision):
                 image_j, text_j, scale = ctx.model(images, texts)
                 all_images = torch.cat([c[0] for c in cached[:j]] + [image_j] + [c[0] for c in cached[j + 1 :]])
                 all_texts = torch.cat([c[1] for c in cached[:j]] + [text_j] + [c[1] for c in cached[j + 1 :]])
                 loss = distributed_contrastive_loss(
-                    all_images, all_texts, scale if j == 0 else scale.detach()
+                    all_images, all_texts, scale if j == last else scale.detach()
                 )
             _backward(ctx, loss)
     return loss.detach()

@@ -12,6 +12,7 @@ from trainer.config import load_model_config
 from trainer.evaluate import retrieval, zeroshot
 from trainer.loss import distributed_contrastive_loss
 from trainer.model import build_model
+from trainer.step import StepContext, make_scaler, train_step
 from trainer.tokenizer import CLIPTokenizer
 
 GLOBAL_BATCH = 8
@@ -34,6 +35,19 @@ def make_model(vocab: int):
     return build_model(load_model_config("tiny").with_vocab_size(vocab))
 
 
+def accumulated_grads(vocab: int, images, texts, device) -> dict:
+    """One DDP train step with --accum-freq 2 over this rank's slice; the gradients it left."""
+    model = make_model(vocab)
+    ddp = DistributedDataParallel(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    opt.step = lambda: None  # keep .grad for inspection
+    opt.zero_grad = lambda set_to_none=True: None
+    ctx = StepContext(ddp, model, opt, make_scaler(device, "fp32"), device, "fp32")
+    half = len(images) // 2
+    train_step(ctx, [(images[:half], texts[:half]), (images[half:], texts[half:])], lr=0.0)
+    return {k: p.grad.clone() for k, p in model.named_parameters()}
+
+
 def run(rank: int, world: int, port: int, out: str, spec: str, tok_json: str, folder: str):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
@@ -51,9 +65,11 @@ def run(rank: int, world: int, port: int, out: str, spec: str, tok_json: str, fo
         dist.all_reduce(mean_loss)
         grads = {k: p.grad.clone() for k, p in model.named_parameters()}
         device = torch.device("cpu")
+        accum = accumulated_grads(tok.vocab_size, images[rank * n : (rank + 1) * n],
+                                  texts[rank * n : (rank + 1) * n], device)
         ret = retrieval(model, tok, spec, device, rank=rank, world_size=world, batch_size=16)
         zs = zeroshot(model, tok, folder, device, rank=rank, world_size=world, batch_size=8)
-        torch.save({"loss": mean_loss.item() / world, "grads": grads,
+        torch.save({"loss": mean_loss.item() / world, "grads": grads, "accum_grads": accum,
                     "retrieval": dataclasses.asdict(ret), "zeroshot": dataclasses.asdict(zs)},
                    f"{out}/rank{rank}.pt")
     finally:

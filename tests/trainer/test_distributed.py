@@ -45,6 +45,8 @@ def test_loss_and_gradients_equal_single_process(two_ranks, shape_tokenizer):
     for name, g in grads.items():
         for r in ranks:
             torch.testing.assert_close(r["grads"][name], g, rtol=1e-4, atol=1e-6, msg=name)
+            # DDP + --accum-freq 2 (micro-batches of 2 per rank) gives the same gradient
+            torch.testing.assert_close(r["accum_grads"][name], g, rtol=1e-4, atol=1e-6, msg=name)
     assert grads["logit_scale"].abs() > 0  # the check covers the temperature too
 
 
