@@ -1,0 +1,47 @@
+"""Normalize/filter functions: each check's reason, the order, unicode repair."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.curate import filters
+from pipeline.curate.language import _Model, default_model_path
+from schemas.vocab import Reason
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("", Reason.EMPTY_TEXT),
+    ("IMG_1234.jpg", Reason.FILE_NAME_TEXT),
+    ("DSC01234", Reason.FILE_NAME_TEXT),
+    ("holiday photo 2.PNG", Reason.FILE_NAME_TEXT),
+    ("image", Reason.JUNK_TEXT),
+    ("Logo", Reason.JUNK_TEXT),
+    ("click here!", Reason.JUNK_TEXT),
+    ("...", Reason.JUNK_TEXT),
+    ("http://www0.openwit-demo.test/p/1.html", Reason.URL_TEXT),
+    ("see www.example.com now", Reason.URL_TEXT),
+    ("dog", Reason.TEXT_TOO_SHORT),
+    ("x" * 1001, Reason.TEXT_TOO_LONG),
+    ("two red circles on a sky background", None),
+    ("a photo of a green star", None),
+])
+def test_each_check_gives_its_reason(text, reason):
+    assert filters.check_text(text, 5, 1000) == reason
+
+
+def test_normalize_repairs_mojibake_and_collapses_whitespace():
+    assert filters.normalize("  two\tred \n circles  ") == "two red circles"
+    assert filters.normalize("cafÃ© crÃ¨me") == "café crème"
+
+
+def test_huge_alt_is_rejected_before_repair():
+    fn = filters.FilterFn(5, 1000)
+    out = list(fn.process(("http://h/x.jpg", "é" * 5_000_000, "alt", None, "f")))
+    assert out[0].tag == "reject"
+    assert out[0].value[3] == "text_too_long" and len(out[0].value[1]) == 2000
+
+
+def test_lid176_loads_offline_from_the_wheel():
+    model = _Model(default_model_path())
+    assert model.top("two red circles on a sky background")[0] == "en"
+    assert model.top("zwei rote Kreise auf einem blauen Hintergrund")[0] == "de"
