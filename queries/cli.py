@@ -51,12 +51,30 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_OUR_PREFIXES = (
+    "--out",
+    "--wiki",
+    "--pageview",
+    "--wordnet",
+    "--embed",
+    "--unigram",
+    "--bigram",
+    "--title",
+    "--max-size",
+)
+
+
 def run_build(argv: list[str]) -> int:
     from queries.build.config import BuildConfig, Thresholds
     from queries.build.run import build
     from queries.stats import format_breakdown
 
-    args, beam_args = _build_parser().parse_known_args(argv)
+    parser = _build_parser()
+    args, beam_args = parser.parse_known_args(argv)
+    # A misspelt flag of ours would otherwise pass to Beam, which only warns about it.
+    ours = [a for a in beam_args if a.split("=")[0].startswith(_OUR_PREFIXES)]
+    if ours:
+        parser.error(f"unrecognized arguments: {' '.join(ours)}")
     config = BuildConfig(
         out=args.out,
         wikipedia_dump=args.wikipedia_dump,

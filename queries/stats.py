@@ -6,6 +6,8 @@ titles + 86,654 WordNet synsets = 500,000.
 
 from __future__ import annotations
 
+import os
+
 import pyarrow.parquet as pq
 
 from queries.build.errors import QueryBuildError
@@ -27,6 +29,8 @@ def format_breakdown(per_source: dict[str, int]) -> str:
 
 def read_list(path: str) -> list[tuple[str, str, float]]:
     """(query, source, score) rows of a `queries build` parquet file, in file order."""
+    if not os.path.exists(path):
+        raise QueryBuildError(f"{path}: file not found")
     try:
         table = pq.read_table(path)
     except Exception as e:  # pyarrow raises several types for missing or bad files

@@ -51,7 +51,7 @@ def expand_files(patterns: list[str], what: str) -> list[str]:
         except Exception as e:  # BeamIOError for a missing non-glob path
             raise QueryBuildError(f"{pattern}: {what} file not found ({e})") from e
         if not found:
-            raise QueryBuildError(f"{pattern}: no {what} file matches")
+            raise QueryBuildError(f"{pattern}: {what} file not found (nothing matches)")
         files.update(found)
     return sorted(files)
 

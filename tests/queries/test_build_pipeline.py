@@ -131,11 +131,16 @@ def test_bad_inputs_exit_2_naming_the_file(inputs, tmp_path, capsys):
     _fails(["build", "--wordnet", str(tmp_path / "no-wn"), "--out", out], capsys,
            "no-wn: WordNet folder not found")
     _fails(["build", "--pageviews", str(tmp_path / "pv-missing.gz"), "--out", out], capsys,
-           "pv-missing.gz")
+           "pv-missing.gz: pageviews file not found")
     _fails(["build", "--wikipedia-dump", str(tmp_path / "none*.bz2"), "--out", out], capsys,
-           "none*.bz2: no Wikipedia dump file matches")
+           "none*.bz2: Wikipedia dump file not found")
     _fails(["build", "--out", out], capsys, "no source given")
+    _fails(["stats", str(tmp_path / "absent.parquet")], capsys, "absent.parquet: file not found")
     _fails(["stats", str(notxml)], capsys, "not a readable parquet file")
+    with pytest.raises(SystemExit) as exc:  # a misspelt flag of ours is not a Beam flag
+        main(["build", "--embedded", "--out", out, "--unigram-mincount", "3"])
+    assert exc.value.code == 2
+    assert "--unigram-mincount" in capsys.readouterr().err
 
 
 def test_embedded_build_and_max_size(tmp_path, capsys):
