@@ -168,7 +168,8 @@ class Fetcher:
 
     def _fetch_robots(self, scheme: str, host: str, port: int) -> bytes:
         default = 443 if scheme == "https" else 80
-        netloc = host if port == default else f"{host}:{port}"
+        name = f"[{host}]" if ":" in host else host  # IPv6 literals need brackets
+        netloc = name if port == default else f"{name}:{port}"
         body, _ = self._follow(f"{scheme}://{netloc}/robots.txt", image=False,
                                max_bytes=ROBOTS_MAX_BYTES)  # fmt: skip
         return body
