@@ -58,14 +58,30 @@ def _table(f: InputFile, columns: list[str] | None = None) -> pa.Table:
         return pq.read_table(f.path, columns=columns)
     if f.fmt == "jsonl":
         opener = gzip.open if f.path.endswith(".gz") else open
-        with opener(f.path, "rt", encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh if line.strip()]
-        names = columns or sorted({k for r in rows for k in r})
-        return pa.table({c: [r.get(c) for r in rows] for c in names})
+        with opener(f.path, "rt", encoding="utf-8", errors="replace") as fh:
+            rows = [_json_row(line) for line in fh if line.strip()]
+        present = {k for r in rows for k in r}
+        if rows and columns and f.url_col not in present:
+            raise ManifestError(f"{f.path}: no column {f.url_col!r} (columns: {sorted(present)})")
+        names = columns or sorted(present)
+        return pa.table({c: pa.array([_text(r.get(c)) for r in rows], pa.string()) for c in names})
     opts = pacsv.ParseOptions(delimiter="\t" if f.fmt == "tsv" else ",")
     conv = pacsv.ConvertOptions(include_columns=columns, strings_can_be_null=True)
     with open(f.path, "rb") as fh:
         return pacsv.read_csv(io.BytesIO(fh.read()), parse_options=opts, convert_options=conv)
+
+
+def _json_row(line: str) -> dict:
+    """A jsonl line as a dict; a broken line becomes an empty row (it fails as `bad_url`)."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return {}
+    return row if isinstance(row, dict) else {}
+
+
+def _text(value) -> str | None:
+    return value if value is None or isinstance(value, str) else json.dumps(value)
 
 
 def _columns(f: InputFile) -> list[str]:

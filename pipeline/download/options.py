@@ -8,6 +8,8 @@ without `--manifest/--url-col/--caption-col`, which belong to curate there);
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import os
 from dataclasses import dataclass, field
 
 USER_AGENT = "openwit/0.1 (+https://github.com/openwit/openwit; image-text dataset builder)"
@@ -88,6 +90,19 @@ def read_domains(path: str | None) -> tuple[str, ...]:
         return tuple(sorted({line for line in lines if line}))
 
 
+def _check_network_flags(args: argparse.Namespace) -> None:
+    """Fail in the launcher, with the flag's name, rather than in every worker."""
+    from pipeline.download.netpolicy import parse_resolve
+
+    for cidr in args.allow_networks:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError as e:
+            raise ValueError(f"--allow-networks {cidr!r}: {e}") from e
+    for entry in args.resolve:
+        parse_resolve(entry)
+
+
 def config_from_args(args: argparse.Namespace, output: str) -> DownloadConfig:
     """A `DownloadConfig` from parsed flags; bad values raise ValueError with the flag name."""
     for flag in ("image_size", "shard_size", "per_host_connections", "threads"):
@@ -95,6 +110,9 @@ def config_from_args(args: argparse.Namespace, output: str) -> DownloadConfig:
             raise ValueError(f"--{flag.replace('_', '-')} must be >= 1")
     if args.near_dup_hamming < 0 or args.near_dup_hamming > 63:
         raise ValueError("--near-dup-hamming must be in 0..63")
+    _check_network_flags(args)
+    if args.exclude_images and not os.path.exists(args.exclude_images):
+        raise ValueError(f"--exclude-images {args.exclude_images}: no such file or folder")
     return DownloadConfig(
         output=output,
         image_size=args.image_size,
