@@ -20,6 +20,14 @@ _ALIASES = {"latin-1": "cp1252", "latin1": "cp1252", "iso-8859-1": "cp1252", "us
             "ascii": "cp1252", "gb2312": "gbk", "x-sjis": "shift_jis", "shift-jis": "shift_jis"}
 
 
+# The legacy encodings of the WHATWG standard (what browsers decode), as Python codec names:
+# detection restricted to these never picks encodings web pages don't use (mac_cyrillic, ...).
+WEB_ENCODINGS = ("utf_8", "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1255", "cp1256",
+                 "cp1257", "cp1258", "cp874", "koi8_r", "koi8_u", "iso8859_2", "iso8859_5",
+                 "iso8859_7", "iso8859_15", "gb18030", "gbk", "big5", "shift_jis", "euc_jp",
+                 "iso2022_jp", "euc_kr")
+
+
 def codec_name(label: str | None) -> str | None:
     """A Python codec for a charset label, None when the label names no codec we know."""
     if not label:
@@ -45,7 +53,7 @@ def detect_codec(body: bytes) -> str:
         pass
     from charset_normalizer import from_bytes  # imported late: only undeclared non-UTF-8 pages
 
-    best = from_bytes(body[:65536]).best()
+    best = from_bytes(body[:65536], cp_isolation=list(WEB_ENCODINGS)).best()
     return codec_name(best.encoding) if best is not None else "cp1252"
 
 
