@@ -41,7 +41,7 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # argparse already printed why
         return int(e.code or 2)
     from pipeline.curate import cli as curate_cli
-    from pipeline.download.job import execute
+    from pipeline.download.job import ResumeMismatch, execute
     from pipeline.download.manifest import ManifestError, list_inputs
     from pipeline.download.options import config_from_args
 
@@ -59,6 +59,10 @@ def run(argv: list[str] | None = None) -> int:
     except ManifestError as e:
         print(f"pipeline run: {e}", file=sys.stderr)
         return 2
-    stats = execute(cfg, inputs, beam_args, {"run": argv})
+    try:
+        stats = execute(cfg, inputs, beam_args, {"run": argv})
+    except ResumeMismatch as e:
+        print(f"pipeline run: {e}", file=sys.stderr)
+        return 2
     print(json.dumps({k: stats[k] for k in ("shards", "count", "successes", "success_rate")}))
     return 0

@@ -31,8 +31,12 @@ def run(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, ManifestError) as e:
         print(f"pipeline download: {e}", file=sys.stderr)
         return 2
-    from pipeline.download.job import execute
+    from pipeline.download.job import ResumeMismatch, execute
 
-    stats = execute(cfg, inputs, beam_args, {k: v for k, v in vars(args).items()})
+    try:
+        stats = execute(cfg, inputs, beam_args, dict(vars(args)))
+    except ResumeMismatch as e:
+        print(f"pipeline download: {e}", file=sys.stderr)
+        return 2
     print(json.dumps({k: stats[k] for k in ("shards", "count", "successes", "success_rate")}))
     return 0

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pipeline.download import dedup, shardio
 from pipeline.download.manifest import InputFile
-from pipeline.download.options import DownloadConfig
+from pipeline.download.options import DownloadConfig, shard_config
 from pipeline.download.stats import after_dedup, job_stats
 from schemas import layout
 from schemas.vocab import Status
@@ -83,6 +83,22 @@ def _versions() -> dict:
     return out
 
 
+class ResumeMismatch(ValueError):
+    """Complete shards in the output were written with other shard-content flags."""
+
+
+def _check_resumable(cfg: DownloadConfig, done: set[int]) -> None:
+    want = shard_config(cfg)
+    for sid in sorted(done):
+        have = shardio.read_stats(cfg.output, sid).get("shard_config", want)
+        diff = {k: (have.get(k), v) for k, v in want.items() if have.get(k) != v}
+        if diff:
+            raise ResumeMismatch(
+                f"{cfg.output}: shard {sid} was written with other flags {diff} (was, now); "
+                "rerun with the same flags or use a new --output"
+            )
+
+
 def execute(cfg: DownloadConfig, inputs: list[InputFile], beam_args: list[str], flags: dict
             ) -> dict:  # fmt: skip
     """Run the job described by `cfg` over `inputs`; returns the job's stats."""
@@ -93,6 +109,7 @@ def execute(cfg: DownloadConfig, inputs: list[InputFile], beam_args: list[str], 
     total = sum(f.rows for f in inputs)
     sids = list(range(math.ceil(total / cfg.shard_size)))
     done = {s for s in sids if shardio.is_complete(cfg.output, s)}
+    _check_resumable(cfg, done)
     if len(done) < len(sids):
         _run_beam(cfg, inputs, done, beam_args)
     missing = [s for s in sids if not shardio.is_complete(cfg.output, s)]

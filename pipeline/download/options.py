@@ -48,6 +48,16 @@ class DownloadConfig:
     backoff: float = 0.5
 
 
+SHARD_FLAGS = ("image_size", "resize_mode", "encode_format", "encode_quality", "shard_size",
+               "min_image_size", "max_aspect_ratio")
+
+
+def shard_config(cfg: DownloadConfig) -> dict:
+    """The flags that decide a shard's content: a resumed shard must have been written
+    with the same values (recorded in its `_stats.json` as `shard_config`)."""
+    return {k: getattr(cfg, k) for k in SHARD_FLAGS}
+
+
 def add_download_args(p: argparse.ArgumentParser, manifest: bool = True) -> None:
     """Add download's flags (DESIGN.md "pipeline download") to `p`."""
     if manifest:

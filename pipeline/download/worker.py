@@ -9,6 +9,7 @@ in index order, so a rerun writes the same tar.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from pipeline.download import shardio
 from pipeline.download.fetch import Fetcher
 from pipeline.download.http import FetchError
 from pipeline.download.imaging import ImageError, process
-from pipeline.download.options import DownloadConfig
+from pipeline.download.options import DownloadConfig, shard_config
 from pipeline.download.stats import shard_stats
 from schemas import layout
 from schemas.arrow import to_dict
@@ -80,13 +81,12 @@ def download_shard(sid: int, rows: list, cfg: DownloadConfig, fetcher: Fetcher) 
         _remove(writer.tmp)
         raise
     stats = shard_stats(layout.shard_name(sid), out_rows, start, time.time(), downloaded, written)
+    stats["shard_config"] = shard_config(cfg)
     shardio.commit_shard(cfg.output, sid, tar_tmp, out_rows, stats, hashes, token)
     return stats
 
 
 def _remove(path: str) -> None:
-    import os
-
     try:
         os.remove(path)
     except OSError:

@@ -184,3 +184,11 @@ def test_kill_and_rerun_gives_the_same_shards(job, tmp_path):
         a = open(os.path.join(ref, "shards", name), "rb").read()
         assert a == open(os.path.join(out, "shards", name), "rb").read(), name
     assert parquet_rows(out) == parquet_rows(ref)
+
+
+def test_resume_refuses_shards_written_with_other_flags(job, tmp_path, capsys):
+    manifest, out, _ = job
+    copy = str(tmp_path / "out")
+    shutil.copytree(out, copy)
+    assert download(manifest, copy, *FLAGS, "--image-size", "128") == 2
+    assert "image_size" in capsys.readouterr().err
