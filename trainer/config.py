@@ -103,6 +103,12 @@ class DataConfig:
     rank: int = 0
     world_size: int = 1
 
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.workers < 0 or self.image_size < 1:
+            raise ValueError("batch_size and image_size must be >= 1, workers >= 0")
+        if self.num_samples is not None and self.num_samples < 1:
+            raise ValueError("--train-num-samples must be >= 1")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -129,3 +135,12 @@ class TrainConfig:
     progress: bool | None = None  # None: a bar only when stderr is a terminal
     tensorboard: bool = False
     max_steps: int | None = None  # stop early (benchmarks); the schedule keeps its length
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("fp32", "bf16", "fp16"):
+            raise ValueError(f"precision must be fp32, bf16 or fp16, not {self.precision!r}")
+        for name in ("epochs", "accum_freq", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.warmup < 0 or self.save_every < 0 or self.eval_every < 0:
+            raise ValueError("warmup, save_every and eval_every must be >= 0")

@@ -121,3 +121,11 @@ def test_bad_model_name_is_a_clear_error(shape_shards, tmp_path, capsys):
     assert main(["train", "--train-data", spec, "--model", "nope", "--output",
                  str(tmp_path)]) == 2
     assert "unknown model" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_torchcompile_trains(shape_shards, tmp_path):
+    run = tmp_path / "run"
+    assert main(train_args(f"{shape_shards}/00000.tar", run, "--max-steps", "3",
+                           "--torchcompile")) == 0
+    assert [r["step"] for r in read_metrics(run)] == [1, 2, 3]
