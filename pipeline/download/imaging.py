@@ -133,7 +133,10 @@ def resize(img: Image.Image, size: int, mode: str) -> tuple[Image.Image, Image.I
     scale_short = mode in ("keep_ratio", "center_crop")
     scale = size / (min(w, h) if scale_short else max(w, h))
     new = (max(1, round(w * scale)), max(1, round(h * scale)))
-    scaled = img if new == img.size else img.resize(new, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # img2dataset's defaults: area averaging (Pillow's BOX) down, Lanczos up.
+    down = new[0] * new[1] < w * h
+    resample = Image.Resampling.BOX if down else Image.Resampling.LANCZOS
+    scaled = img if new == img.size else img.resize(new, resample)
     if mode == "border":
         canvas = Image.new("RGB", (size, size), (255, 255, 255))
         canvas.paste(scaled, ((size - new[0]) // 2, (size - new[1]) // 2))
