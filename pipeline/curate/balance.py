@@ -1,9 +1,10 @@
 """Count and balance stage: matches per query over the whole input, then per-query sampling.
 
 `BalancePairs(mode, t, seed)` (PTransform): `(pair_id, candidate, queries)` in; returns
-`(manifest rows, rejects, counts)`: manifest rows are tuples in `schemas.ManifestRow` field
-order; rejects are `balanced_out`; counts are `(query, matches)` from a CombineFn (Beam lifts
-it: partial counts are combined before the shuffle).
+`(manifest rows, rejects, stats)`: manifest rows are tuples in `schemas.ManifestRow` field
+order; rejects are `balanced_out`; stats are partial counts (`counting`), with
+(("match", query), matches) from a CombineFn (Beam lifts it: partial counts are combined
+before the shuffle) and ("kept", query) per kept row.
 
 Every draw is `draw(seed, query, pair_id)`, a keyed blake2b mapped to [0, 1): the same input
 and seed give the same manifest on any runner, worker count or bundle retry.
@@ -22,6 +23,7 @@ import hashlib
 
 import apache_beam as beam
 
+from pipeline.curate.counting import STATS, CountingFn
 from pipeline.curate.read.elements import REJECT, reject
 from schemas.vocab import Reason
 
@@ -53,7 +55,7 @@ def manifest_row(pid: str, cand: tuple, queries: tuple) -> tuple:
     return (pid, url, text, source, page, list(queries), input_file)
 
 
-class BalanceFn(beam.DoFn):
+class BalanceFn(CountingFn):
     def __init__(self, mode: str, t: int, seed: int):
         self.mode, self.t, self.seed = mode, t, seed
 
@@ -66,9 +68,12 @@ class BalanceFn(beam.DoFn):
         else:
             kept = True
         if kept:
+            self.counts["flow", "kept"] += 1
+            for q in queries:
+                self.counts["kept", q] += 1
             yield manifest_row(pid, cand, queries)
         else:
-            yield beam.pvalue.TaggedOutput(REJECT, reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4]))
+            yield self.reject(reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4]))
 
 
 def _draws(seed: int):
@@ -79,7 +84,7 @@ def _draws(seed: int):
 
 
 class BalancePairs(beam.PTransform):
-    """matched pairs -> (manifest rows, balanced_out rejects, (query, matches) counts)."""
+    """matched pairs -> (manifest rows, balanced_out rejects, stats incl. matches per query)."""
 
     def __init__(self, mode: str, t: int, seed: int):
         super().__init__()
@@ -100,5 +105,7 @@ class BalancePairs(beam.PTransform):
             side = counts
         out = matched | "Balance" >> beam.ParDo(
             BalanceFn(self.mode, self.t, self.seed), beam.pvalue.AsDict(side)
-        ).with_outputs(REJECT, main="rows")
-        return out.rows, out[REJECT], counts
+        ).with_outputs(REJECT, STATS, main="rows")
+        matches = counts | "MatchStats" >> beam.Map(lambda kv: (("match", kv[0]), kv[1]))
+        stats = (out[STATS], matches) | "BalanceStats" >> beam.Flatten()
+        return out.rows, out[REJECT], stats

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from pipeline.curate.counting import STATS, CountingFn
 from pipeline.curate.read.elements import REJECT, reject
 from schemas.layout import pair_id
 from schemas.vocab import Reason
@@ -27,23 +28,24 @@ def keyed(cand: tuple) -> tuple[str, tuple]:
     return pair_id(cand[0], cand[1]), cand
 
 
-class PickFn(beam.DoFn):
+class PickFn(CountingFn):
     def process(self, item):
         pid, cands = item
         cands = sorted(cands, key=_order)
+        self.counts["flow", "deduplicated"] += 1
         yield pid, cands[0]
         for dup in cands[1:]:
-            yield beam.pvalue.TaggedOutput(REJECT, reject(dup[0], dup[1], Reason.DUPLICATE_PAIR, dup[4]))
+            yield self.reject(reject(dup[0], dup[1], Reason.DUPLICATE_PAIR, dup[4]))
 
 
 class DedupPairs(beam.PTransform):
-    """candidates -> ((pair_id, candidate) distinct by (url, text), rejects)."""
+    """candidates -> ((pair_id, candidate) distinct by (url, text), rejects, stats)."""
 
     def expand(self, pairs):
         out = (
             pairs
             | "PairId" >> beam.Map(keyed)
             | "GroupByPairId" >> beam.GroupByKey()
-            | "Pick" >> beam.ParDo(PickFn()).with_outputs(REJECT, main="pairs")
+            | "Pick" >> beam.ParDo(PickFn()).with_outputs(REJECT, STATS, main="pairs")
         )
-        return out.pairs, out[REJECT]
+        return out.pairs, out[REJECT], out[STATS]

@@ -12,6 +12,7 @@ import re
 import apache_beam as beam
 import ftfy
 
+from pipeline.curate.counting import STATS, CountingFn
 from pipeline.curate.read.elements import REJECT, reject
 from schemas.vocab import Reason
 
@@ -76,7 +77,7 @@ def check_text(text: str, min_len: int, max_len: int) -> Reason | None:
     return length(text, min_len, max_len)
 
 
-class FilterFn(beam.DoFn):
+class FilterFn(CountingFn):
     def __init__(self, min_len: int, max_len: int):
         self.min_len, self.max_len = min_len, max_len
 
@@ -88,13 +89,14 @@ class FilterFn(beam.DoFn):
             text = normalize(text)
             reason = check_text(text, self.min_len, self.max_len)
         if reason is not None:
-            yield beam.pvalue.TaggedOutput(REJECT, reject(url, text, reason, input_file))
+            yield self.reject(reject(url, text, reason, input_file))
         else:
+            self.counts["flow", "filtered"] += 1
             yield (url, text, source, page, input_file)
 
 
 class FilterTexts(beam.PTransform):
-    """candidates -> (normalized candidates, rejects); see the module doc."""
+    """candidates -> (normalized candidates, rejects, stats); see the module doc."""
 
     def __init__(self, min_len: int, max_len: int):
         super().__init__()
@@ -102,5 +104,5 @@ class FilterTexts(beam.PTransform):
 
     def expand(self, pairs):
         out = pairs | "Filter" >> beam.ParDo(FilterFn(self.min_len, self.max_len)).with_outputs(
-            REJECT, main="pairs")
-        return out.pairs, out[REJECT]
+            REJECT, STATS, main="pairs")
+        return out.pairs, out[REJECT], out[STATS]

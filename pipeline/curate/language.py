@@ -3,7 +3,7 @@
 `IdentifyLanguage` (PTransform): candidate tuples in; those whose top language is in
 `languages` with probability >= `threshold` out. Rejects (stage `language`, tagged `rejects`):
 `wrong_language` (another top language), `low_language_confidence` (a kept language below the
-threshold). Tagged `langs`: `(language, count)` partial counts per bundle, for stats.json's
+threshold). Tagged `stats`: partial counts (`counting`), with ("lang", code) for stats.json's
 language mix. The model loads once per worker process (`Shared`), never pickled.
 """
 
@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections import Counter
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils import shared
-from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline.curate.counting import STATS, CountingFn
 from pipeline.curate.read.elements import REJECT, reject
 from schemas.vocab import Reason
 
-LANGS = "langs"
 _LABEL = len("__label__")
 
 
@@ -46,7 +43,7 @@ class _Model:
         return labels[0][_LABEL:], float(probs[0])
 
 
-class LanguageFn(beam.DoFn):
+class LanguageFn(CountingFn):
     def __init__(self, languages, threshold: float, model_path: str | None):
         self.languages = frozenset(languages)
         self.threshold = threshold
@@ -57,28 +54,20 @@ class LanguageFn(beam.DoFn):
         path = self.model_path or default_model_path()
         self.model = self._shared.acquire(lambda: _Model(path), tag=f"lid:{path}")
 
-    def start_bundle(self):
-        self.counts = Counter()
-
     def process(self, cand: tuple):
         lang, prob = self.model.top(cand[1])
-        self.counts[lang] += 1
+        self.counts["lang", lang] += 1
         if lang not in self.languages:
-            yield beam.pvalue.TaggedOutput(REJECT, reject(cand[0], cand[1], Reason.WRONG_LANGUAGE, cand[4]))
+            yield self.reject(reject(cand[0], cand[1], Reason.WRONG_LANGUAGE, cand[4]))
         elif prob < self.threshold:
-            yield beam.pvalue.TaggedOutput(
-                REJECT, reject(cand[0], cand[1], Reason.LOW_LANGUAGE_CONFIDENCE, cand[4]))
+            yield self.reject(reject(cand[0], cand[1], Reason.LOW_LANGUAGE_CONFIDENCE, cand[4]))
         else:
+            self.counts["flow", "language"] += 1
             yield cand
-
-    def finish_bundle(self):
-        # partial counts per bundle: far fewer elements than one per text
-        for lang, n in sorted(self.counts.items()):
-            yield beam.pvalue.TaggedOutput(LANGS, WindowedValue((lang, n), 0, [GlobalWindow()]))
 
 
 class IdentifyLanguage(beam.PTransform):
-    """candidates -> (candidates in a kept language, rejects, (language, count) partials)."""
+    """candidates -> (candidates in a kept language, rejects, stats incl. the language mix)."""
 
     def __init__(self, languages, threshold: float, model_path: str | None = None):
         super().__init__()
@@ -86,5 +75,5 @@ class IdentifyLanguage(beam.PTransform):
 
     def expand(self, pairs):
         fn = LanguageFn(self.languages, self.threshold, self.model_path)
-        out = pairs | "Lid176" >> beam.ParDo(fn).with_outputs(REJECT, LANGS, main="pairs")
-        return out.pairs, out[REJECT], out[LANGS]
+        out = pairs | "Lid176" >> beam.ParDo(fn).with_outputs(REJECT, STATS, main="pairs")
+        return out.pairs, out[REJECT], out[STATS]

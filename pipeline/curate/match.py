@@ -12,6 +12,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
+from pipeline.curate.counting import STATS, CountingFn
 from pipeline.curate.read.elements import REJECT, reject
 from queries import loads
 from queries.matcher import QueryMatcher
@@ -28,7 +29,7 @@ class _Matcher:
         self.matcher = QueryMatcher(loads(read_bytes(path), path))
 
 
-class MatchFn(beam.DoFn):
+class MatchFn(CountingFn):
     def __init__(self, queries_path: str, queries_hash: str):
         self.queries_path, self.queries_hash = queries_path, queries_hash
         self._shared = shared.Shared()
@@ -42,13 +43,14 @@ class MatchFn(beam.DoFn):
         pid, cand = item
         found = self.match(cand[1])
         if not found:
-            yield beam.pvalue.TaggedOutput(REJECT, reject(cand[0], cand[1], Reason.NO_MATCH, cand[4]))
+            yield self.reject(reject(cand[0], cand[1], Reason.NO_MATCH, cand[4]))
         else:
+            self.counts["flow", "matched"] += 1
             yield pid, cand, tuple(found)
 
 
 class MatchQueries(beam.PTransform):
-    """(pair_id, candidate) -> ((pair_id, candidate, queries), rejects)."""
+    """(pair_id, candidate) -> ((pair_id, candidate, queries), rejects, stats)."""
 
     def __init__(self, queries_path: str, queries_hash: str):
         super().__init__()
@@ -56,5 +58,5 @@ class MatchQueries(beam.PTransform):
 
     def expand(self, pairs):
         fn = MatchFn(self.queries_path, self.queries_hash)
-        out = pairs | "Match" >> beam.ParDo(fn).with_outputs(REJECT, main="pairs")
-        return out.pairs, out[REJECT]
+        out = pairs | "Match" >> beam.ParDo(fn).with_outputs(REJECT, STATS, main="pairs")
+        return out.pairs, out[REJECT], out[STATS]

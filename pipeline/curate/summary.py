@@ -1,9 +1,11 @@
 """The driver's last step: the pipeline's partial results -> stats.json, queries_counts.parquet,
 run.json (all written into the temporary folder before it is moved into place).
 
-stats.json: `flow` (elements after each stage), `rejects` ({stage: {reason: n}}), `languages`
+stats.json: `flow` (elements out of each stage: read candidates, then those passing filter,
+language, dedup, match, balance), `rejects` ({stage: {reason: n}}), `rejected`, `languages`
 (top language of every text that reached language id), `queries` (`before` = matches per entry,
-`after` = kept pairs per entry: entries over t, their share of all matches, quantiles).
+`after` = kept pairs per entry: entries over t, their share of the total, quantiles over all
+entries of the list, zeros included).
 """
 
 from __future__ import annotations
@@ -53,20 +55,34 @@ def distribution(per_entry: dict[str, int], entries: int, t: int) -> dict:
     }
 
 
+def split_counts(pairs: list) -> dict:
+    """The summed (key, n) list of the job -> {"flow": {}, "reject": {stage: {reason: n}},
+    "lang": {}, "match": {}, "kept": {}, "files": [(path, bytes, sha256)]}."""
+    out = {"flow": {}, "reject": {}, "lang": {}, "match": {}, "kept": {}, "files": []}
+    for key, n in pairs:
+        kind, rest = key[0], key[1:]
+        if kind == "reject":
+            out["reject"].setdefault(rest[0], {})[rest[1]] = n
+        elif kind == "file":
+            out["files"].append(tuple(rest))
+        else:
+            out[kind][rest[0]] = n
+    return out
+
+
+FLOW = ("read", "filtered", "language", "deduplicated", "matched", "kept")
+
+
 def stats(aux: dict, opts, entries: int) -> dict:
-    rejects: dict[str, dict[str, int]] = {}
-    for key, n in sorted(aux["reasons"].items()):
-        stage, reason = key.split("/", 1)
-        rejects.setdefault(stage, {})[reason] = n
     t = opts.max_per_query
     return {
-        "flow": aux["flow"],
-        "rejects": rejects,
-        "rejected": sum(aux["reasons"].values()),
-        "languages": dict(sorted(aux["languages"].items(), key=lambda kv: (-kv[1], kv[0]))),
+        "flow": {name: aux["flow"].get(name, 0) for name in FLOW},
+        "rejects": {stage: dict(sorted(r.items())) for stage, r in sorted(aux["reject"].items())},
+        "rejected": sum(n for r in aux["reject"].values() for n in r.values()),
+        "languages": dict(sorted(aux["lang"].items(), key=lambda kv: (-kv[1], kv[0]))),
         "queries": {
             "entries": entries, "max_per_query": t, "balance": opts.balance, "seed": opts.seed,
-            "before": distribution(aux["matches"], entries, t),
+            "before": distribution(aux["match"], entries, t),
             "after": distribution(aux["kept"], entries, t),
         },
     }
@@ -105,12 +121,11 @@ def run_info(opts, beam_args, inputs, files_read, queries_bytes: bytes, entries:
 def write_summary(folder: str, aux_dir: str, opts, beam_args, inputs, queries_bytes: bytes,
                   entries: list[str]) -> dict:
     """Write the three driver-side files into `folder`; returns the stats dict."""
-    aux = {name: read_json(FileSystems.join(aux_dir, f"{name}.json"))
-           for name in ("flow", "reasons", "languages", "matches", "kept", "files")}
+    aux = split_counts(read_json(FileSystems.join(aux_dir, "stats.json")))
     result = stats(aux, opts, len(entries))
     write_json(FileSystems.join(folder, STATS_FILE), result)
     write_table(FileSystems.join(folder, QUERY_COUNTS_FILE), QueryCount,
-                query_counts(entries, aux["matches"], aux["kept"]))
+                query_counts(entries, aux["match"], aux["kept"]))
     write_json(FileSystems.join(folder, RUN_FILE),
                run_info(opts, beam_args, inputs, aux["files"], queries_bytes, len(entries)))
     return result

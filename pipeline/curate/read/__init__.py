@@ -8,7 +8,8 @@
   GroupByKey redistributes everything after language id, so `--reshuffle auto` skips it);
 - rejects: reject tuples (stage `read`), including `unreadable_file` / `truncated_file` rows that
   name a file that could not be read to its end (or `BadFileError` under `--fail-on-bad-file`);
-- files: `(path, bytes read, sha256 or None)` per file read to its end.
+- stats: partial counts (`counting`), including ("file", path, bytes, sha256) for each file
+  read to its end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.curate.counting import STATS, CountingFn
 from pipeline.curate.read.elements import FILE, PAIR, REJECT
 from pipeline.curate.read.files import BadFileError, detect_format, read_file
 
@@ -40,8 +42,8 @@ def expand_inputs(specs: list[str] | tuple[str, ...]) -> list[tuple[str, int]]:
     return sorted(found.items())
 
 
-class ReadFileFn(beam.DoFn):
-    """path -> candidates; tagged `rejects` and `files` outputs (see the package doc)."""
+class ReadFileFn(CountingFn):
+    """path -> candidates; tagged `reject` and `stats` outputs (see the package doc)."""
 
     def __init__(self, opts):
         self.opts = opts
@@ -51,18 +53,21 @@ class ReadFileFn(beam.DoFn):
         for kind, value in read_file(path, self.opts):
             if kind == PAIR:
                 pairs += 1
+                self.counts["flow", "read"] += 1
                 if pairs % PROGRESS_EVERY == 0:
                     log.info("reading %s: %d candidates so far", path, pairs)
                 yield value
+            elif kind == FILE:
+                self.counts["file", *value] = 1
             else:
-                if kind == REJECT and value[0] is None and value[1] and value[4] == path:
+                if value[0] is None and value[1] and value[4] == path:
                     log.warning("%s: %s (%s)", path, value[3], value[1])
-                yield beam.pvalue.TaggedOutput(kind, value)
+                yield self.reject(value)
         log.info("read %s: %d candidates in %.1fs", path, pairs, time.monotonic() - start)
 
 
 class ReadCandidates(beam.PTransform):
-    """Root -> (pairs, rejects, files) over the given input paths (see the package doc)."""
+    """Root -> (pairs, rejects, stats) over the given input paths (see the package doc)."""
 
     def __init__(self, paths: list[str], opts, reshuffle: bool = True):
         super().__init__()
@@ -72,9 +77,9 @@ class ReadCandidates(beam.PTransform):
         read = (
             root
             | "Files" >> beam.Create(self.paths)
-            | "ReadFile" >> beam.ParDo(ReadFileFn(self.opts)).with_outputs(REJECT, FILE, main=PAIR)
+            | "ReadFile" >> beam.ParDo(ReadFileFn(self.opts)).with_outputs(REJECT, STATS, main=PAIR)
         )
         pairs = read[PAIR]
         if self.reshuffle:
             pairs = pairs | "Reshuffle" >> beam.Reshuffle()
-        return pairs, read[REJECT], read[FILE]
+        return pairs, read[REJECT], read[STATS]

@@ -9,6 +9,7 @@ non-empty), and `(REJECT, reject)` for images without a usable http(s) URL
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
@@ -16,6 +17,15 @@ from pipeline.curate.read.elements import PAIR, REJECT, reject
 from schemas.vocab import Reason, TextSource
 
 HTTP_SCHEMES = ("http", "https")
+_ABSOLUTE = ("http://", "https://")
+_UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f]")
+
+
+def _plain_host(url: str) -> bool:
+    """True for an absolute URL whose host part is non-empty and that needs no cleaning."""
+    netloc = url.split("/", 3)[2].split("?", 1)[0].split("#", 1)[0]
+    host = netloc.rsplit("@", 1)[-1]
+    return bool(host) and not host.startswith(":") and not _UNSAFE.search(url)
 
 
 def base_url(page_url: str, base_href: str | None) -> str:
@@ -33,6 +43,8 @@ def resolve(base: str, src: str | None) -> tuple[str | None, Reason | None]:
     src = (src or "").strip()
     if not src:
         return None, Reason.BAD_URL
+    if src.startswith(_ABSOLUTE) and _plain_host(src):
+        return src, None  # fast path: most sources are absolute; urljoin would return them as is
     try:
         url = urljoin(base, src)
         parts = urlsplit(url)
