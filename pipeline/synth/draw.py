@@ -15,6 +15,8 @@ import hashlib
 import io
 import math
 import random
+import struct
+import zlib
 from urllib.parse import parse_qs
 
 from PIL import Image, ImageDraw
@@ -169,3 +171,26 @@ def render(path: str, query: str = "") -> tuple[bytes, str]:
         size = (size[0] // 2, size[1] // 2)  # GIFs on the web are small; quantizing is slow
     img = draw(concept, size, rng)
     return encode(img, fmt, _mode(rng, fmt, params)), CONTENT_TYPES[fmt]
+
+
+# --- hand-built PNGs for the hostile routes -------------------------------------------
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bomb_png(side: int = 50_000) -> bytes:
+    """A valid-looking PNG header declaring side x side pixels over a few bytes of data."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * (side + 1) * 4, 9)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
+
+
+def pixel_png() -> bytes:
+    raw = b"\x00\xff\x00\x00"
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(raw))
+        + _png_chunk(b"IEND", b"")
+    )

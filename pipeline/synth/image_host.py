@@ -23,12 +23,12 @@ import socket
 import struct
 import threading
 import time
-import zlib
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from pipeline.synth import draw
+from pipeline.synth.draw import bomb_png, pixel_png
 
 ROBOTS_TXT = b"User-agent: *\nDisallow: /private/\n"
 ENDLESS_LIMIT = 256 * 1024 * 1024
@@ -72,28 +72,6 @@ class HostServer(ThreadingHTTPServer):
                 self.image(path, parts.query)
                 n += 1
         return n
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def bomb_png(side: int = 50_000) -> bytes:
-    """A valid-looking PNG header declaring side x side pixels over a few bytes of data."""
-    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * (side + 1) * 4, 9)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
-
-
-def pixel_png() -> bytes:
-    raw = b"\x00\xff\x00\x00"
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", zlib.compress(raw))
-        + _png_chunk(b"IEND", b"")
-    )
 
 
 class Handler(BaseHTTPRequestHandler):
