@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -105,6 +106,12 @@ def plain_loop(files: list[str], entries: list[str], out: str, t: int) -> dict:
     return {"read": read, "kept": len(rows)}
 
 
+def _child_cpu() -> float:
+    """CPU seconds of finished child processes (the curate command and its Beam workers)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--pages", type=int, default=60000)
@@ -124,24 +131,26 @@ def main() -> int:
                       "queries": len(entries), "cores": os.cpu_count()}))
 
     out = os.path.join(a.dir, "out-beam")
-    start = time.monotonic()
+    start, cpu0 = time.monotonic(), _child_cpu()
     subprocess.run([sys.executable, "-m", "pipeline", "curate", "--input",
                     os.path.join(crawl_dir, "*.warc.gz"), "--queries", qpath, "--output", out,
                     f"--direct_num_workers={a.workers}"], check=True,
                    stderr=subprocess.DEVNULL)
-    beam_s = time.monotonic() - start
+    beam_s, beam_cpu = time.monotonic() - start, _child_cpu() - cpu0
     with open(os.path.join(out, "stats.json")) as f:
         flow = json.load(f)["flow"]
 
-    start = time.monotonic()
+    start, cpu0 = time.monotonic(), time.process_time()
     loop = plain_loop(files, entries, os.path.join(a.dir, "out-loop"), T)
-    loop_s = time.monotonic() - start
+    loop_s, loop_cpu = time.monotonic() - start, time.process_time() - cpu0
     kept_beam = pq.read_table(os.path.join(out, "manifest")).num_rows
 
     results = []
-    for name, secs, n, cores, kept in (("pipeline curate", beam_s, flow["read"], os.cpu_count(), kept_beam),
-                                       ("plain loop", loop_s, loop["read"], 1, loop["kept"])):
-        r = {"side": name, "seconds": round(secs, 1), "candidates": n, "kept": kept,
+    for name, secs, cpu, n, cores, kept in (
+            ("pipeline curate", beam_s, beam_cpu, flow["read"], os.cpu_count(), kept_beam),
+            ("plain loop", loop_s, loop_cpu, loop["read"], 1, loop["kept"])):
+        r = {"side": name, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
+             "candidates": n, "kept": kept,
              "pairs_per_s": round(n / secs), "cores": cores,
              "core_hours_per_billion": round(secs * cores / n * 1e9 / 3600, 1)}
         results.append(r)
