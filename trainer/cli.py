@@ -14,7 +14,7 @@ import logging
 import sys
 
 from trainer.checkpoint import load_checkpoint, load_for_eval, resolve_resume
-from trainer.config import DataConfig, TrainConfig, load_model_config
+from trainer.config import DataConfig, ModelConfig, TrainConfig, load_model_config
 from trainer.data import iter_captions
 from trainer.distributed import cleanup, init_distributed
 from trainer.evaluate import load_templates, read_lines, retrieval, zeroshot
@@ -89,7 +89,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     precision = args.precision or ("bf16" if env.device.type == "cuda" else "fp32")
     resume_path = resolve_resume(args.resume, args.output)
     state = load_checkpoint(resume_path) if resume_path else None
-    model_cfg = load_model_config(args.model)
+    # on resume the checkpoint's architecture wins, so its weights always fit
+    model_cfg = ModelConfig.from_dict(state["model_config"]) if state else load_model_config(args.model)
     data_cfg = DataConfig(
         spec=args.train_data, batch_size=args.batch_size, image_size=model_cfg.vision.image_size,
         workers=args.workers, train=True, resampled=args.train_num_samples is not None,

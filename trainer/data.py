@@ -233,7 +233,8 @@ def make_train_data(cfg: DataConfig, tokenizer: CLIPTokenizer, salt: int = 0) ->
     num_samples = cfg.num_samples or count_samples(expand_spec(cfg.spec))
     global_batch = cfg.batch_size * cfg.world_size
     if num_samples < global_batch:
-        raise ValueError(f"{num_samples} samples cannot fill one global batch of {global_batch}")
+        raise ValueError(f"{num_samples} samples cannot fill one global batch of {global_batch} "
+                         "(for shards without a readable sizes.json, pass --train-num-samples)")
     return TrainData(make_loader(cfg, tokenizer, salt), num_samples, num_samples // global_batch)
 
 

@@ -155,7 +155,7 @@ class Trainer:
         if cfg.val_data:
             r = retrieval(model, self.tokenizer, cfg.val_data, env.device, rank=env.rank,
                           world_size=env.world_size, batch_size=self.data_cfg.batch_size,
-                          precision=cfg.precision)
+                          workers=self.data_cfg.workers, precision=cfg.precision)
             out.update({f"val_{k}": float(v) for k, v in dataclasses.asdict(r).items() if k != "n"})
         model.train()
         return out
