@@ -135,9 +135,10 @@ def matmul_peak_tflops(device: torch.device, n: int = 8192, reps: int = 30) -> f
 def flops_per_sample(ctx: StepContext, batch: tuple[torch.Tensor, torch.Tensor]) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
-    counter = FlopCounterMode(display=False)
+    eager = StepContext(ctx.raw, ctx.raw, ctx.optimizer, ctx.scaler, ctx.device, ctx.precision)
+    counter = FlopCounterMode(display=False)  # counts eager ops: a compiled graph would hide them
     with counter:
-        train_step(ctx, [batch], lr=0.0)
+        train_step(eager, [batch], lr=0.0)
     return counter.get_total_flops() / batch[0].shape[0]
 
 
