@@ -190,7 +190,11 @@ class ShardStream(IterableDataset):
             decoded = decode_sample(sample, counter)
             if decoded is None:
                 continue
-            images.append(transform(decoded[0]))
+            try:
+                images.append(transform(decoded[0]))
+            except Exception:  # an odd mode or geometry Pillow decodes but cannot convert
+                counter.add("undecodable_image")
+                continue
             captions.append(decoded[1])
             if len(images) == cfg.batch_size:
                 yield _batch(images, captions, tokenizer, counter)
