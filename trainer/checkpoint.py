@@ -4,7 +4,8 @@ A checkpoint is a dict: `model` (state dict of the unwrapped model), `optimizer`
 `step` (optimizer steps done), `samples_seen` (all ranks), `model_config` (dict), `tokenizer`
 (its JSON string), `run_config` (dict). It is written to a temporary name in the same folder,
 fsynced, and renamed over the final name, so a kill at any moment leaves either the previous
-set of checkpoints or the new one, never a partial `.pt`. Listing ignores temporary names.
+set of checkpoints or the new one, never a partial `.pt`. Listing ignores temporary names;
+the next successful save deletes any a killed save left behind.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from schemas.layout import tmp_name
+from schemas.layout import is_tmp_name, tmp_name
 from trainer.config import ModelConfig
 from trainer.model import CLIP, build_model
 from trainer.tokenizer import CLIPTokenizer
@@ -54,6 +55,9 @@ def save_checkpoint(folder: str | Path, step: int, state: dict, keep: int = 3) -
     if keep > 0:
         for old in list_checkpoints(folder)[:-keep]:
             old.unlink(missing_ok=True)
+    for stale in folder.iterdir():  # partial files of a run killed while saving (one writer)
+        if is_tmp_name(stale.name):
+            stale.unlink(missing_ok=True)
     return final
 
 

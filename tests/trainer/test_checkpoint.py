@@ -28,7 +28,12 @@ def test_write_is_atomic_a_failed_save_leaves_the_old_set(tmp_path, monkeypatch)
     (tmp_path.parent / "run" / "checkpoints").mkdir(parents=True)
     for p in tmp_path.iterdir():  # the partial file has a temporary name; latest ignores it
         p.rename(tmp_path.parent / "run" / "checkpoints" / p.name)
+    ckdir = tmp_path.parent / "run" / "checkpoints"
     assert resolve_resume("latest", tmp_path.parent / "run").name == "step_00000001.pt"
+    assert len(list(ckdir.iterdir())) == 2  # the partial file is still there...
+    monkeypatch.undo()
+    save_checkpoint(ckdir, 3, {"step": 3}, keep=1)
+    assert [p.name for p in ckdir.iterdir()] == ["step_00000003.pt"]  # ...until the next save
 
 
 def test_resume_file_must_exist(tmp_path):
