@@ -14,7 +14,9 @@ def test_keeps_last_k_in_step_order(tmp_path):
 
 
 def test_write_is_atomic_a_failed_save_leaves_the_old_set(tmp_path, monkeypatch):
-    save_checkpoint(tmp_path, 1, {"step": 1}, keep=1)
+    assert resolve_resume("latest", tmp_path) is None  # nothing there yet: a fresh start
+    ckdir = tmp_path / "checkpoints"
+    save_checkpoint(ckdir, 1, {"step": 1}, keep=1)
 
     def dying_save(obj, f):
         f.write(b"partial bytes")
@@ -22,18 +24,13 @@ def test_write_is_atomic_a_failed_save_leaves_the_old_set(tmp_path, monkeypatch)
 
     monkeypatch.setattr(ck.torch, "save", dying_save)
     with pytest.raises(OSError):
-        save_checkpoint(tmp_path, 2, {"step": 2}, keep=1)
-    assert [p.name for p in list_checkpoints(tmp_path)] == ["step_00000001.pt"]
-    assert resolve_resume("latest", tmp_path.parent / "x") is None  # nothing there: fresh
-    (tmp_path.parent / "run" / "checkpoints").mkdir(parents=True)
-    for p in tmp_path.iterdir():  # the partial file has a temporary name; latest ignores it
-        p.rename(tmp_path.parent / "run" / "checkpoints" / p.name)
-    ckdir = tmp_path.parent / "run" / "checkpoints"
-    assert resolve_resume("latest", tmp_path.parent / "run").name == "step_00000001.pt"
-    assert len(list(ckdir.iterdir())) == 2  # the partial file is still there...
+        save_checkpoint(ckdir, 2, {"step": 2}, keep=1)
+    assert [p.name for p in list_checkpoints(ckdir)] == ["step_00000001.pt"]
+    assert resolve_resume("latest", tmp_path).name == "step_00000001.pt"
+    assert len(list(ckdir.iterdir())) == 2  # the partial file has a temporary name...
     monkeypatch.undo()
     save_checkpoint(ckdir, 3, {"step": 3}, keep=1)
-    assert [p.name for p in ckdir.iterdir()] == ["step_00000003.pt"]  # ...until the next save
+    assert [p.name for p in ckdir.iterdir()] == ["step_00000003.pt"]  # ...gone at the next save
 
 
 def test_resume_file_must_exist(tmp_path):
