@@ -126,6 +126,6 @@ def test_bad_model_name_is_a_clear_error(shape_shards, tmp_path, capsys):
 @pytest.mark.slow
 def test_torchcompile_trains(shape_shards, tmp_path):
     run = tmp_path / "run"
-    assert main(train_args(f"{shape_shards}/00000.tar", run, "--max-steps", "3",
+    assert main(train_args(f"{shape_shards}/00000.tar", run, "--epochs", "2", "--max-steps", "3",
                            "--torchcompile")) == 0
     assert [r["step"] for r in read_metrics(run)] == [1, 2, 3]
