@@ -1,4 +1,6 @@
-"""`trainer train|zeroshot|retrieval|tokenizer` (flags as in DESIGN.md, plus a few extras).
+"""openwit's CLIP trainer: `trainer train|zeroshot|retrieval|tokenizer`.
+
+Flags follow the project's interface contract (README, section "trainer"), plus a few extras.
 
 This is the only module that sees the argparse namespace: it turns it into typed configs.
 `zeroshot` and `retrieval` print exactly one JSON object on stdout (rank 0 under torchrun);
