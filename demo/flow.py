@@ -1,0 +1,219 @@
+"""The demo's stages in order, each through the project's own CLI, each reused when done.
+
+queries -> crawl (+ held-out eval images and retrieval table) -> `pipeline run` (image host
+up) -> held-out shards (`pipeline download`) -> `trainer train` -> `trainer zeroshot` ->
+`trainer retrieval` -> `pipeline report`. Paths are those of `Paths`; flags those of
+`DemoConfig` (the CLI in `demo.__main__`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+from dataclasses import asdict, dataclass
+
+from demo import evalset, world
+from demo.host import ImageHostProcess, pick_port, port_free
+from demo.stages import Stages, last_json_line
+from pipeline import verify
+from pipeline.synth import concepts
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    out: str = os.path.join("out", "demo")
+    pages: int = 2500
+    files: int = 4
+    seed: int = 0
+    port: int = 18765
+    hostile_fraction: float = 0.02
+    max_per_query: int = 200
+    image_size: int = 64
+    eval_per_class: int = 20
+    retrieval_n: int = 500
+    epochs: int = 12
+    batch_size: int = 128
+    lr: float = 2e-3
+    workers: int = 1
+
+
+class Paths:
+    def __init__(self, out: str):
+        self.out = out
+        self.embedded = os.path.join(out, "queries.parquet")
+        self.queries = os.path.join(out, "queries_demo.txt")
+        self.crawl = os.path.join(out, "crawl")
+        self.data = os.path.join(out, "data")
+        self.heldout_table = os.path.join(out, "heldout_urls.parquet")
+        self.heldout = os.path.join(out, "heldout")
+        self.eval_images = os.path.join(out, "eval_images")
+        self.run = os.path.join(out, "runs", "tiny")
+        self.zeroshot = os.path.join(out, "zeroshot.json")
+        self.retrieval = os.path.join(out, "retrieval.json")
+        self.host_log = os.path.join(out, "logs", "image_host.log")
+
+
+def verified(folder: str) -> bool:
+    """`pipeline verify`'s check, in process: every shard opens and all counts agree."""
+    if not os.path.isfile(os.path.join(folder, "stats.json")):
+        return False
+    errors, _ = verify.verify(folder)
+    return not errors
+
+
+def shard_spec(folder: str) -> str:
+    """A brace spec over the shards listed in `folder/shards/sizes.json` that hold samples."""
+    with open(os.path.join(folder, "shards", "sizes.json"), encoding="utf-8") as f:
+        sizes = json.load(f)
+    names = sorted(n for n, count in sizes.items() if count > 0)
+    if not names:
+        raise RuntimeError(f"{folder}: no samples downloaded")
+    return "::".join(os.path.join(folder, "shards", n) for n in names)
+
+
+def download_flags(cfg: DemoConfig) -> list[str]:
+    # Only 127.0.0.1 is opened; the synthetic hosts' names map to it. Short timeouts keep the
+    # slow/endless hostile routes from dominating the demo's wall time.
+    return ["--resolve", f"*.{concepts.DOMAIN}:127.0.0.1", "--allow-networks", "127.0.0.1/32",
+            "--image-size", str(cfg.image_size), "--shard-size", "2000",
+            "--timeout", "2", "--retries", "1"]
+
+
+class Demo:
+    def __init__(self, cfg: DemoConfig):
+        self.cfg, self.p, self.st = cfg, Paths(cfg.out), Stages(cfg.out)
+        self.results: dict = {}
+        self._host: ImageHostProcess | None = None
+
+    def params(self, *upstream: str, **extra) -> dict:
+        return {**extra, **{f"after_{u}": self.st.fingerprint(u) for u in upstream}}
+
+    def queries(self) -> None:
+        p = self.p
+        self.st.run("queries_embedded", {}, lambda: os.path.isfile(p.embedded), lambda: self.st.command(
+            "queries_embedded", ["queries", "build", "--embedded", "--out", p.embedded]))
+        self.results["queries"] = self.st.run(
+            "queries", self.params("queries_embedded"), lambda: os.path.isfile(p.queries),
+            lambda: world.write_queries(p.embedded, p.queries))
+
+    def choose_port(self) -> int:
+        """The crawl's port if it was written before and is free (or no longer needed), else a new one."""
+        try:
+            with open(os.path.join(self.st.stamp_dir, "crawl.json"), encoding="utf-8") as f:
+                old = json.load(f)["params"]["port"]
+        except (OSError, ValueError, KeyError):
+            return pick_port(self.cfg.port)
+        if port_free(old) or (verified(self.p.data) and verified(self.p.heldout)):
+            return old
+        return pick_port(self.cfg.port)
+
+    def world(self, port: int) -> None:
+        c, p = self.cfg, self.p
+        crawl_params = {"pages": c.pages, "files": c.files, "seed": c.seed, "port": port,
+                        "hostile_fraction": c.hostile_fraction}
+        self.st.run("crawl", crawl_params, lambda: len(glob.glob(f"{p.crawl}/*.warc.gz")) == c.files,
+                    lambda: world.write_crawl(p.crawl, c.pages, c.files, c.seed, port, c.hostile_fraction),
+                    clean=(p.crawl,))
+        self.st.run("eval_images", {"per_class": c.eval_per_class, "seed": c.seed},
+                    lambda: os.path.isdir(p.eval_images), self._eval_images,
+                    clean=(p.eval_images, p.eval_images + ".tmp"))
+        self.st.run("heldout_table", {"n": c.retrieval_n, "seed": c.seed, "port": port},
+                    lambda: os.path.isfile(p.heldout_table),
+                    lambda: evalset.write_retrieval_table(p.heldout_table, c.retrieval_n, c.seed, port))
+
+    def _eval_images(self) -> int:
+        return evalset.write_imagefolder(self.p.eval_images, self.cfg.eval_per_class, self.cfg.seed)
+
+    def host(self, stack: contextlib.ExitStack, port: int) -> None:
+        """Start the image host the first time a stage needs it; the stack stops it."""
+        if self._host is None:
+            print(f"[demo] image host: starting on 127.0.0.1:{port}", flush=True)
+            self._host = stack.enter_context(ImageHostProcess(port, self.p.host_log))
+
+    def data(self, stack: contextlib.ExitStack, port: int) -> None:
+        c, p = self.cfg, self.p
+        flags = download_flags(c)
+        params = self.params("crawl", "queries", flags=flags, t=c.max_per_query)
+
+        def run_pipeline() -> None:
+            self.host(stack, port)
+            if os.path.isfile(os.path.join(p.data, "curate", "stats.json")):
+                # curate finished before: resume the download (it skips complete shards)
+                args = ["pipeline", "download", "--manifest", os.path.join(p.data, "curate"),
+                        "--output", p.data]
+            else:
+                args = ["pipeline", "run", "--input", os.path.join(p.crawl, "*.warc.gz"),
+                        "--queries", p.queries, "--output", p.data,
+                        "--max-per-query", str(c.max_per_query)]
+            self.st.command("pipeline_run", [*args, *flags])
+
+        self.st.run("pipeline_run", params, lambda: verified(p.data), run_pipeline, clean=(p.data,))
+
+        def heldout() -> None:
+            self.host(stack, port)
+            self.st.command("heldout_download", [
+                "pipeline", "download", "--manifest", p.heldout_table, "--output", p.heldout, *flags])
+
+        self.st.run("heldout_download", self.params("heldout_table", flags=flags),
+                    lambda: verified(p.heldout), heldout, clean=(p.heldout,))
+
+    def train(self) -> None:
+        c, p = self.cfg, self.p
+        args = ["trainer", "train", "--train-data", shard_spec(p.data), "--model", "tiny",
+                "--output", p.run, "--epochs", str(c.epochs), "--batch-size", str(c.batch_size),
+                "--lr", str(c.lr), "--warmup", "30", "--workers", str(c.workers),
+                "--vocab-size", "1000", "--device", "cpu", "--log-every", "10",
+                "--save-every", "100000", "--keep-checkpoints", "1", "--no-progress",
+                "--resume", "latest", "--seed", str(c.seed)]
+        self.st.run("train", self.params("pipeline_run", args=args[4:]),
+                    lambda: bool(self.checkpoint()), lambda: self.st.command("train", args),
+                    clean=(p.run,))
+
+    def checkpoint(self) -> str | None:
+        found = sorted(glob.glob(os.path.join(self.p.run, "checkpoints", "step_*.pt")))
+        return found[-1] if found else None
+
+    def evaluate(self) -> None:
+        p = self.p
+
+        def save(name: str, path: str, args: list[str]):
+            def action():
+                printed = self.st.command(name, args, capture=True)
+                last_json_line(printed)  # must parse; saved exactly as printed
+                with open(path + ".tmp", "w", encoding="utf-8") as f:
+                    f.write(printed)
+                os.replace(path + ".tmp", path)
+            self.st.run(name, self.params("train", "eval_images", "heldout_download"),
+                        lambda: _json_ok(path), action)
+
+        ckpt = self.checkpoint()
+        save("zeroshot", p.zeroshot, ["trainer", "zeroshot", "--checkpoint", ckpt, "--images", p.eval_images])
+        save("retrieval", p.retrieval, ["trainer", "retrieval", "--checkpoint", ckpt,
+                                        "--data", shard_spec(p.heldout)])
+
+    def report(self) -> str:
+        # Always rewritten: cheap, and it should show the latest training and evaluation.
+        self.st.command("report", ["pipeline", "report", self.p.data, "--train-run", self.p.run])
+        return os.path.join(self.p.data, "report.html")
+
+    def run(self) -> dict:
+        self.queries()
+        port = self.choose_port()
+        self.world(port)
+        with contextlib.ExitStack() as stack:
+            self.data(stack, port)
+        self.train()
+        self.evaluate()
+        report = self.report()
+        return {"config": asdict(self.cfg), "port": port, "report": report}
+
+
+def _json_ok(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as f:
+            last_json_line(f.read())
+        return True
+    except (OSError, ValueError):
+        return False
