@@ -31,11 +31,17 @@ def keyed(cand: tuple) -> tuple[str, tuple]:
 class PickFn(CountingFn):
     def process(self, item):
         pid, cands = item
-        cands = sorted(cands, key=_order)
+        # one pass, constant memory: a site-wide banner can repeat a pair millions of times
+        best = None
+        for cand in cands:
+            if best is None:
+                best = cand
+                continue
+            if _order(cand) < _order(best):
+                best, cand = cand, best
+            yield self.reject(reject(cand[0], cand[1], Reason.DUPLICATE_PAIR, cand[4]))
         self.counts["flow", "deduplicated"] += 1
-        yield pid, cands[0]
-        for dup in cands[1:]:
-            yield self.reject(reject(dup[0], dup[1], Reason.DUPLICATE_PAIR, dup[4]))
+        yield pid, best
 
 
 class DedupPairs(beam.PTransform):
