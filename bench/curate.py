@@ -8,9 +8,10 @@ Generates a crawl (`pipeline.synth.crawl`, cached in --dir), then in the same ru
 - a plain single-process loop doing the same work with the same libraries (FastWARC,
   selectolax, lid.176, the same QueryMatcher, in-memory dedup, counting and MetaCLIP
   balancing, then the manifest and rejects written as parquet).
-Prints one JSON line per side and the ratio; cost per billion candidates in core-hours uses the
-cores each side occupies (the Beam side: the workers plus its runner process' share is not
-counted separately: the machine's cores are the cost).
+Prints one JSON line per side and the ratio per rep (sides alternate which runs first); cost per
+billion candidates in core-hours = wall seconds x cores used (the pipeline: --workers; its
+runner process shares those cores) / candidates. `cpu_seconds` (the command and all its worker
+processes, or the loop's process) shows the work each side did, whatever the machine's load.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ def main() -> int:
     p.add_argument("--page-bytes", type=int, default=4000)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--dir", default="/tmp/bench-curate")
+    p.add_argument("--reps", type=int, default=1)
     a = p.parse_args()
     crawl_dir = os.path.join(a.dir, f"crawl-{a.pages}-{a.files}-{a.page_bytes}")
     if not os.path.isdir(crawl_dir):
@@ -130,34 +132,49 @@ def main() -> int:
     print(json.dumps({"crawl": crawl_dir, "files": len(files), "mb": round(size / 1e6, 1),
                       "queries": len(entries), "cores": os.cpu_count()}))
 
+    for rep in range(a.reps):
+        # alternate which side runs first: load from other jobs on the machine varies
+        sides = [run_pipeline, run_loop] if rep % 2 == 0 else [run_loop, run_pipeline]
+        results = {}
+        for side in sides:
+            results.update(side(a, crawl_dir, files, qpath, entries))
+        beam_r, loop_r = results["pipeline curate"], results["plain loop"]
+        assert beam_r["candidates"] == loop_r["candidates"] and beam_r["kept"] == loop_r["kept"]
+        for r in (beam_r, loop_r):
+            print(json.dumps({"rep": rep, **r}))
+        print(json.dumps({"rep": rep, "first": sides[0].__name__,
+                          "ratio_pipeline_over_loop": round(beam_r["pairs_per_s"] / loop_r["pairs_per_s"], 2),
+                          "cpu_ratio_loop_over_pipeline": round(loop_r["cpu_seconds"] / beam_r["cpu_seconds"], 2),
+                          "load_avg_1m": round(os.getloadavg()[0], 1), "target": 1.5}))
+    return 0
+
+
+def _result(name, secs, cpu, n, cores, kept) -> dict:
+    return {name: {"side": name, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
+                   "candidates": n, "kept": kept, "pairs_per_s": round(n / secs), "cores": cores,
+                   "core_hours_per_billion": round(secs * cores / n * 1e9 / 3600, 1)}}
+
+
+def run_pipeline(a, crawl_dir, files, qpath, entries) -> dict:
+    """The whole command in a subprocess (Beam start-up included)."""
     out = os.path.join(a.dir, "out-beam")
     start, cpu0 = time.monotonic(), _child_cpu()
     subprocess.run([sys.executable, "-m", "pipeline", "curate", "--input",
                     os.path.join(crawl_dir, "*.warc.gz"), "--queries", qpath, "--output", out,
                     f"--direct_num_workers={a.workers}"], check=True,
                    stderr=subprocess.DEVNULL)
-    beam_s, beam_cpu = time.monotonic() - start, _child_cpu() - cpu0
+    secs, cpu = time.monotonic() - start, _child_cpu() - cpu0
     with open(os.path.join(out, "stats.json")) as f:
         flow = json.load(f)["flow"]
+    kept = pq.read_table(os.path.join(out, "manifest")).num_rows
+    return _result("pipeline curate", secs, cpu, flow["read"], a.workers, kept)
 
+
+def run_loop(a, crawl_dir, files, qpath, entries) -> dict:
     start, cpu0 = time.monotonic(), time.process_time()
     loop = plain_loop(files, entries, os.path.join(a.dir, "out-loop"), T)
-    loop_s, loop_cpu = time.monotonic() - start, time.process_time() - cpu0
-    kept_beam = pq.read_table(os.path.join(out, "manifest")).num_rows
-
-    results = []
-    for name, secs, cpu, n, cores, kept in (
-            ("pipeline curate", beam_s, beam_cpu, flow["read"], os.cpu_count(), kept_beam),
-            ("plain loop", loop_s, loop_cpu, loop["read"], 1, loop["kept"])):
-        r = {"side": name, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
-             "candidates": n, "kept": kept,
-             "pairs_per_s": round(n / secs), "cores": cores,
-             "core_hours_per_billion": round(secs * cores / n * 1e9 / 3600, 1)}
-        results.append(r)
-        print(json.dumps(r))
-    print(json.dumps({"ratio_pipeline_over_loop": round(results[0]["pairs_per_s"] / results[1]["pairs_per_s"], 2),
-                      "target": 1.5}))
-    return 0
+    secs, cpu = time.monotonic() - start, time.process_time() - cpu0
+    return _result("plain loop", secs, cpu, loop["read"], 1, loop["kept"])
 
 
 if __name__ == "__main__":
