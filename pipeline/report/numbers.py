@@ -44,7 +44,7 @@ def head_share(d: ReportData) -> dict | None:
         "matches: total": total_m,
         "matches: head share": round(head_m / total_m, 4) if total_m else 0.0,
         "kept: total": total_k,
-        "kept: head share": round(head_k / total_k, 4) if total_k else 0.0,
+        "kept: share held by the same head entries": round(head_k / total_k, 4) if total_k else 0.0,
         "tail entries (<= t) kept unchanged": sum(1 for _, m, k in d.query_counts if m <= t and k == m),
         "tail entries (<= t)": sum(1 for _, m, _ in d.query_counts if m <= t),
     }
