@@ -19,6 +19,8 @@ LOOPBACK = "127.0.0.1"
 
 def port_free(port: int) -> bool:
     with socket.socket() as s:
+        # As the host's server does: a port whose old connections linger in TIME_WAIT is free.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((LOOPBACK, port))
         except OSError:
