@@ -17,7 +17,7 @@ from pipeline.curate.filters import FilterTexts
 from pipeline.curate.language import IdentifyLanguage
 from pipeline.curate.match import MatchQueries
 from pipeline.curate.read import ReadCandidates
-from pipeline.curate.write import WriteJson, WriteRows
+from pipeline.curate.write import CommitParts, WriteJson, WriteParts, WriteRows
 from schemas.layout import MANIFEST_DIR, REJECTS_DIR
 from schemas.records import ManifestRow, RejectRow
 
@@ -48,9 +48,16 @@ def build(root, opts, paths: list[str], queries_hash: str, folder: str,
 
     _ = rows | "Manifest" >> WriteRows(FileSystems.join(folder, MANIFEST_DIR), ManifestRow,
                                        manifest_key)
-    _ = ((read_rejects, filter_rejects, lang_rejects, dup_rejects, match_rejects, balance_rejects)
-         | "AllRejects" >> beam.Flatten()
-         | "Rejects" >> WriteRows(FileSystems.join(folder, REJECTS_DIR), RejectRow, reject_key))
+    # each stage writes its own rejects (the writer fuses into the stage: a Flatten of all
+    # rejects first would send every reject through the runner once more); one commit names them
+    rejects_dir = FileSystems.join(folder, REJECTS_DIR)
+    written = [
+        rejects | f"Rejects{name}" >> WriteParts(rejects_dir, RejectRow, reject_key)
+        for name, rejects in (("Read", read_rejects), ("Filter", filter_rejects),
+                              ("Language", lang_rejects), ("Dedup", dup_rejects),
+                              ("Match", match_rejects), ("Balance", balance_rejects))
+    ]
+    _ = tuple(written) | "Rejects" >> CommitParts(rejects_dir, RejectRow)
     _ = ((read_stats, filter_stats, lang_stats, dup_stats, match_stats, balance_stats)
          | "AllStats" >> beam.Flatten()
          | "SumStats" >> beam.CombinePerKey(sum)

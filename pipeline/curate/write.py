@@ -84,6 +84,35 @@ def _commit(folder: str, cls: type):
     return commit
 
 
+class WriteParts(beam.PTransform):
+    """rows -> temporary parquet files in `folder/_tmp`; outputs (digest, path) per file.
+
+    Fuses into the stage that produces the rows: the rows never cross a stage boundary."""
+
+    def __init__(self, folder: str, cls: type, sort_key, rows_per_file: int = ROWS_PER_FILE):
+        super().__init__()
+        self.fn = _WriteBundleFn(folder, cls, sort_key, rows_per_file)
+
+    def expand(self, rows):
+        return rows | "WriteBundles" >> beam.ParDo(self.fn)
+
+
+class CommitParts(beam.PTransform):
+    """(digest, path) of every written file (one PCollection or several) -> `part-NNNNN.parquet`
+    names in `folder`; outputs the number of parts."""
+
+    def __init__(self, folder: str, cls: type):
+        super().__init__()
+        self.folder, self.cls = folder, cls
+
+    def expand(self, written):
+        if isinstance(written, tuple):
+            written = written | "Names" >> beam.Flatten()
+        return (written
+                | "Written" >> beam.combiners.ToList()
+                | "Commit" >> beam.Map(_commit(self.folder, self.cls)))
+
+
 class WriteRows(beam.PTransform):
     """rows -> parquet parts in `folder` (see the module doc); outputs the number of parts."""
 
@@ -94,10 +123,8 @@ class WriteRows(beam.PTransform):
 
     def expand(self, rows):
         return (rows
-                | "WriteBundles" >> beam.ParDo(_WriteBundleFn(self.folder, self.cls,
-                                                              self.sort_key, self.rows_per_file))
-                | "Written" >> beam.combiners.ToList()
-                | "Commit" >> beam.Map(_commit(self.folder, self.cls)))
+                | "Parts" >> WriteParts(self.folder, self.cls, self.sort_key, self.rows_per_file)
+                | "CommitParts" >> CommitParts(self.folder, self.cls))
 
 
 class WriteJson(beam.PTransform):

@@ -65,7 +65,8 @@ def test_job_graph_builds_offline_with_dataflow_options(tmp_path, queries_txt):
     names = {t.unique_name for t in proto.components.transforms.values()}
     for name in ("Read/ReadFile", "Read/Reshuffle", "Normalize/Filter", "Language/Lid176",
                  "Dedup/GroupByPairId", "Match/Match", "Balance/CountPerQuery", "Balance/Balance",
-                 "Manifest/WriteBundles", "Rejects/WriteBundles"):
+                 "Manifest/Parts/WriteBundles", "RejectsRead/WriteBundles", "RejectsBalance/WriteBundles",
+                 "Rejects/Commit"):
         assert name in names
 
 
