@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import fields
 
+from demo import evalset
 from demo.flow import Demo, DemoConfig
 from demo.stages import StageFailed
 from demo.summary import print_summary
@@ -25,6 +26,7 @@ HELP = {
     "hostile_fraction": "share of image URLs on hostile routes (slow, broken, bombs, noai, ...)",
     "max_per_query": "balancing threshold t (small, so the demo's head gets flattened)",
     "image_size": "shard image side in pixels",
+    "eval_classes": "zero-shot classes: color | shape | color-shape",
     "eval_per_class": "held-out zero-shot images per class",
     "retrieval_n": "held-out image-caption pairs for retrieval",
     "epochs": "training epochs over the shards",
@@ -41,7 +43,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = vars(parser().parse_args(argv))
+    p = parser()
+    args = vars(p.parse_args(argv))
+    if args["eval_classes"] not in evalset.KINDS:
+        p.error(f"--eval-classes: one of {', '.join(evalset.KINDS)}")
     fresh = args.pop("fresh")
     cfg = DemoConfig(**args)
     if fresh:

@@ -29,11 +29,12 @@ class DemoConfig:
     seed: int = 0
     port: int = 18765
     hostile_fraction: float = 0.02
-    max_per_query: int = 200
+    max_per_query: int = 50
     image_size: int = 64
-    eval_per_class: int = 20
+    eval_classes: str = "color"
+    eval_per_class: int = 40
     retrieval_n: int = 500
-    epochs: int = 12
+    epochs: int = 6
     batch_size: int = 128
     lr: float = 2e-3
     workers: int = 1
@@ -116,7 +117,7 @@ class Demo:
         self.st.run("crawl", crawl_params, lambda: len(glob.glob(f"{p.crawl}/*.warc.gz")) == c.files,
                     lambda: world.write_crawl(p.crawl, c.pages, c.files, c.seed, port, c.hostile_fraction),
                     clean=(p.crawl,))
-        self.st.run("eval_images", {"per_class": c.eval_per_class, "seed": c.seed},
+        self.st.run("eval_images", {"per_class": c.eval_per_class, "seed": c.seed, "kind": c.eval_classes},
                     lambda: os.path.isdir(p.eval_images), self._eval_images,
                     clean=(p.eval_images, p.eval_images + ".tmp"))
         self.st.run("heldout_table", {"n": c.retrieval_n, "seed": c.seed, "port": port},
@@ -124,7 +125,8 @@ class Demo:
                     lambda: evalset.write_retrieval_table(p.heldout_table, c.retrieval_n, c.seed, port))
 
     def _eval_images(self) -> int:
-        return evalset.write_imagefolder(self.p.eval_images, self.cfg.eval_per_class, self.cfg.seed)
+        return evalset.write_imagefolder(self.p.eval_images, self.cfg.eval_per_class, self.cfg.seed,
+                                         self.cfg.eval_classes)
 
     def host(self, stack: contextlib.ExitStack, port: int) -> None:
         """Start the image host the first time a stage needs it; the stack stops it."""

@@ -36,7 +36,8 @@ def counts(p) -> list[tuple[str, object]]:
     dl = _json(os.path.join(p.data, "stats.json"))
     held = _json(os.path.join(p.heldout, "stats.json"))
     flow = cur.get("flow", {})
-    rows: list[tuple[str, object]] = [(f"curate {k}", v) for k, v in flow.items()]
+    order = ("read", "filtered", "language", "deduplicated", "matched", "kept")  # the stages' order
+    rows: list[tuple[str, object]] = [(f"curate {k}", flow[k]) for k in order if k in flow]
     rows.append(("curate rejects by stage", {s: sum(r.values()) for s, r in cur.get("rejects", {}).items()}))
     rows.append(("download status", dl.get("status")))
     rows.append(("download dedup", {k: dl.get("dedup", {}).get(k) for k in ("exact_duplicate", "near_duplicate")}))

@@ -63,12 +63,16 @@ def test_query_list_adds_concept_phrases(tmp_path):
 
 
 def test_eval_sets_are_held_out_and_well_formed(tmp_path):
-    n = evalset.write_imagefolder(str(tmp_path / "img"), per_class=2, seed=0)
+    n = evalset.write_imagefolder(str(tmp_path / "img"), per_class=2, seed=0, kind="color-shape")
     folders = sorted(os.listdir(tmp_path / "img"))
     assert n == 2 * len(folders) == 2 * len(concepts.COLORS) * len(concepts.SHAPES)
     assert "red circle" in folders
     img = Image.open(glob.glob(str(tmp_path / "img" / "red circle" / "*.jpg"))[0])
     assert img.size == (evalset.EVAL_SIZE, evalset.EVAL_SIZE)
+    evalset.write_imagefolder(str(tmp_path / "col"), per_class=1, seed=0)  # default: colours
+    assert sorted(os.listdir(tmp_path / "col")) == sorted(concepts.COLORS)
+    with pytest.raises(ValueError, match="one of"):
+        evalset.classes("size")
     evalset.write_retrieval_table(str(tmp_path / "t.parquet"), 10, seed=0, port=99)
     rows = pq.read_table(str(tmp_path / "t.parquet")).to_pylist()
     assert len(rows) == 10 and all(":99/img/heldout-" in r["url"] for r in rows)
