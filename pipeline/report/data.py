@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from schemas import layout
 
 MAX_THUMBS = 24
+MAX_SCANNED_SHARDS = 20  # image sizes come from this many shards: a big output stays quick
 EVAL_FILES = ("zeroshot.json", "retrieval.json")
 
 
@@ -173,7 +174,11 @@ def load(d: str, train_run: str | None = None) -> ReportData:
         data.curate_run = read_json(os.path.join(curate, layout.RUN_FILE), data.notes)
     if curate:
         data.query_counts = query_counts(curate, data.notes)
-    scan_shards(shard_tars(d), data)
+    tars = shard_tars(d)
+    if len(tars) > MAX_SCANNED_SHARDS:
+        data.notes.append(f"image sizes and examples from the first {MAX_SCANNED_SHARDS} of "
+                          f"{len(tars)} shards")
+    scan_shards(tars[:MAX_SCANNED_SHARDS], data)
     if train_run:
         load_train_run(train_run, data)
     return data

@@ -46,8 +46,13 @@ def table(rows: dict, head: tuple[str, str] | None = None) -> str:
     if not rows:
         return missing("nothing recorded")
     th = f"<tr><th>{esc(head[0])}</th><th>{esc(head[1])}</th></tr>" if head else ""
-    body = "".join(f"<tr><td>{esc(k)}</td><td class=n>{fmt(v)}</td></tr>" for k, v in rows.items())
+    body = "".join(f"<tr><td>{esc(k)}</td><td{_num_class(v)}>{fmt(v)}</td></tr>" for k, v in rows.items())
     return f"<table>{th}{body}</table>"
+
+
+def _num_class(v) -> str:
+    # numbers right-aligned in columns; text, lists and paths left-aligned so they wrap sanely
+    return " class=n" if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
 
 
 def missing(what: str) -> str:
@@ -162,12 +167,23 @@ def training(d: ReportData) -> str:
             r = {**r, "chance (1 / classes)": numbers.zeroshot_chance(r)}
         evals.append(f"<h3>{esc(name)}</h3>" + table(r))
     last = {k: v for k, v in numbers.last_metrics(d.metrics).items()}
-    cfg = {k: d.train_config.get(k) for k in ("model", "epochs", "batch_size", "lr", "precision",
-                                               "train_data") if k in d.train_config}
+    cfg = train_config_rows(d.train_config)
     return section(f"Training: {d.train_run}", plot(plots.loss_curve(d.metrics), "the loss curve"),
                    "<h3>Last logged step</h3>", table(last),
                    *(evals or [missing("no zeroshot.json / retrieval.json found")]),
                    "<h3>Config</h3>", table(cfg))
+
+
+def train_config_rows(c: dict) -> dict:
+    """The trainer's config.json flattened to the lines a reader looks for."""
+    model, data, train = (c.get(k) if isinstance(c.get(k), dict) else {} for k in ("model", "data", "train"))
+    rows = {"model": model.get("name"), "embed_dim": model.get("embed_dim"),
+            "image size": model.get("vision", {}).get("image_size"),
+            "vocab size": model.get("text", {}).get("vocab_size"),
+            "train data": data.get("spec"), "batch size per rank": data.get("batch_size"),
+            "world size": c.get("world_size"), "total steps": c.get("total_steps")}
+    rows.update({k: train.get(k) for k in ("epochs", "lr", "wd", "warmup", "precision", "accum_freq")})
+    return {k: v for k, v in rows.items() if v is not None}
 
 
 def provenance(d: ReportData) -> str:
