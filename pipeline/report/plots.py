@@ -38,9 +38,9 @@ def query_distribution(matches: list[int], kept: list[int], t: int | None) -> st
         ax.loglog(range(1, len(after) + 1), after, color=ORANGE, lw=1.8, label="after balancing (kept)")
     if t:
         target = [min(m, t) for m in before]
-        ax.loglog(range(1, len(target) + 1), target, color=GREY, lw=1, ls=":",
-                  label="expected draws per entry, min(count, t)")
-        ax.axhline(t, color=GREY, lw=1, ls="--", label=f"t = {t:,}")
+        ax.axhline(t, color=GREY, lw=0.8, ls="--", label=f"t = {t:,}")
+        ax.loglog(range(1, len(target) + 1), target, color=GREEN, lw=2, ls=(0, (2, 1.5)),
+                  label="pairs each entry draws itself (expected): min(count, t)")
     ax.set_xlabel("entry rank (by count)")
     ax.set_ylabel("pairs matching the entry")
     ax.grid(True, which="major", alpha=0.3)
