@@ -15,7 +15,7 @@ import email.utils
 import threading
 import time
 from contextlib import contextmanager
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from pipeline.download.http import FetchError, get
 from pipeline.download.netpolicy import AddressPolicy, BlockedAddress, Resolver
@@ -27,6 +27,18 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_RETRY_AFTER = 30.0
 IMAGE_TYPES_OK = ("image/", "application/octet-stream", "binary/octet-stream")
 ROBOTS_MAX_BYTES = 512 * 1024
+
+
+# Characters a request target may carry as they are; everything else (spaces, non-ASCII,
+# controls, quotes) is percent-encoded as UTF-8, as browsers do. "%" stays: existing escapes
+# are kept, not encoded twice.
+_TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def request_target(parts) -> str:
+    """The path and query of a split URL as an ASCII request target."""
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return quote(target, safe=_TARGET_SAFE)
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -98,12 +110,18 @@ class Fetcher:
         raise AssertionError("unreachable")
 
     def _vet(self, url: str):
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as e:  # "http://[::1/x.jpg": an unclosed IPv6 bracket
+            raise FetchError(R.BAD_URL, str(e)) from e
         if parts.scheme not in ("http", "https"):
             raise FetchError(R.UNSUPPORTED_SCHEME, repr(parts.scheme))
         try:
             host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as e:
+            # IDN hosts travel as their ASCII (punycode) form, as browsers send them; a label
+            # over 63 characters or an empty one cannot be a host name at all.
+            host = host.encode("idna").decode("ascii") if host else host
+        except (ValueError, UnicodeError) as e:
             raise FetchError(R.BAD_URL, str(e)) from e
         if not host:
             raise FetchError(R.BAD_URL, "no host")
@@ -132,7 +150,7 @@ class Fetcher:
             parts, host, port, address = self._vet(url)
             if image and self.robots is not None:
                 self.robots.check(parts.scheme, host, port, url)
-            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            target = request_target(parts)
             with self._host_slot(host):
                 resp = get(parts.scheme, host, port, target, address, self.headers,
                            self.cfg.timeout, max_bytes or self.cfg.max_bytes,
