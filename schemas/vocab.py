@@ -51,6 +51,7 @@ class Reason(StrEnum):
     BAD_URL = "bad_url"
     UNSUPPORTED_SCHEME = "unsupported_scheme"
     TOO_MANY_IMAGES = "too_many_images"
+    PAGE_TOO_LARGE = "page_too_large"
     MISSING_COLUMN = "missing_column"
     # filter: text checks
     EMPTY_TEXT = "empty_text"
@@ -78,6 +79,7 @@ REASON_STAGE: dict[Reason, Stage] = {
     Reason.BAD_URL: Stage.READ,
     Reason.UNSUPPORTED_SCHEME: Stage.READ,
     Reason.TOO_MANY_IMAGES: Stage.READ,
+    Reason.PAGE_TOO_LARGE: Stage.READ,
     Reason.MISSING_COLUMN: Stage.READ,
     Reason.EMPTY_TEXT: Stage.FILTER,
     Reason.TEXT_TOO_SHORT: Stage.FILTER,

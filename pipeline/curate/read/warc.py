@@ -2,7 +2,10 @@
 
 Contract of `read_warc(stream, input_file, max_images)`: for each `response` record, yields what
 `images.page_candidates` yields for its HTML, or one reject: `not_html` (another content type),
-`bad_record` (no target URI, or a body that cannot be parsed). Records of other types
+`bad_record` (no target URI, or a body that cannot be parsed), `page_too_large` (an HTML body over
+`MAX_PAGE_BYTES` once decompressed: a gzip bomb, or a page no crawler would keep; Common Crawl
+cuts pages at 1 MiB). Memory per page is bounded by that cap: the rest of the record is skipped,
+never held. Records of other types
 (warcinfo, request, metadata) are skipped: they hold no pages. Errors of the stream itself
 (a truncated gzip member) propagate to the caller, which counts the file.
 """
@@ -20,6 +23,7 @@ from pipeline.curate.read.images import page_candidates
 from schemas.vocab import Reason
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+MAX_PAGE_BYTES = 8 << 20
 
 
 def read_warc(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tuple]:
@@ -35,7 +39,11 @@ def read_warc(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tu
         if ctype not in HTML_TYPES:
             yield REJECT, reject(page_url, None, Reason.NOT_HTML, input_file)
             continue
-        body = record.reader.read()
+        body = record.reader.read(MAX_PAGE_BYTES + 1)
+        if len(body) > MAX_PAGE_BYTES:
+            yield REJECT, reject(page_url, f"HTML body over {MAX_PAGE_BYTES} bytes",
+                                 Reason.PAGE_TOO_LARGE, input_file)
+            continue
         yield from html_candidates(body, record.http_charset, page_url, input_file, max_images)
 
 
