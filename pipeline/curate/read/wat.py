@@ -40,7 +40,7 @@ def read_wat(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tup
             if html is None:
                 yield REJECT, reject(page_url, None, Reason.NOT_HTML, input_file)
                 continue
-            base = (html.get("Head") or {}).get("Base")
+            base = _str((html.get("Head") or {}).get("Base"))  # a list or number: no base
             images = [(_str(link.get("url")), _str(link.get("alt")), _str(link.get("title")))
                       for link in html.get("Links") or () if link.get("path") == IMG_PATH]
             if not page_url:
