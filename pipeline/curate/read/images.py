@@ -18,7 +18,9 @@ from schemas.vocab import Reason, TextSource
 
 HTTP_SCHEMES = ("http", "https")
 _ABSOLUTE = ("http://", "https://")
-_UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f]")
+_UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f\[\]]")
+# The WHATWG URL parser drops every ASCII tab and newline anywhere in a URL (so do browsers).
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
 
 
 def _plain_host(url: str) -> bool:
@@ -32,7 +34,7 @@ def base_url(page_url: str, base_href: str | None) -> str:
     """The URL relative `src` values resolve against: `<base href>` (itself relative to the page)."""
     if base_href and base_href.strip():
         try:
-            return urljoin(page_url, base_href.strip())
+            return urljoin(page_url, _TAB_NEWLINE.sub("", base_href.strip()))
         except ValueError:
             return page_url
     return page_url
@@ -45,6 +47,7 @@ def resolve(base: str, src: str | None) -> tuple[str | None, Reason | None]:
         return None, Reason.BAD_URL
     if src.startswith(_ABSOLUTE) and _plain_host(src):
         return src, None  # fast path: most sources are absolute; urljoin would return them as is
+    src = _TAB_NEWLINE.sub("", src)
     try:
         url = urljoin(base, src)
         parts = urlsplit(url)
