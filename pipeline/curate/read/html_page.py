@@ -1,10 +1,18 @@
 """One HTML page (bytes) -> its text and its images, with the charset found the way browsers do.
 
-Charset order: the HTTP `Content-Type` charset, else a `<meta charset>` / `http-equiv` in the
+Charset order: a byte order mark (UTF-8, UTF-16; it overrides everything, as in the WHATWG
+standard), else the HTTP `Content-Type` charset, else a `<meta charset>` / `http-equiv` in the
 first 4 KB, else UTF-8 if the bytes are valid UTF-8, else charset-normalizer's detection,
 else windows-1252. Labels map as the WHATWG encoding standard says (latin-1 and ascii are
 windows-1252, gb2312 is gbk). Parsing uses selectolax's lexbor engine (an HTML5 parser: broken
 markup still yields a tree).
+
+Nesting: HTML5 tree building costs time proportional to the depth of open block elements for
+each new one (the "p in button scope" walk), so a page of 40,000 unclosed `<div>`s takes
+seconds and 200,000 minutes: one hostile page would stall a worker. Browsers cap the tree depth
+(Blink at 512). When a page's block tags could nest deeper than `MAX_DEPTH`, its other tags
+are dropped before parsing (only `<img>` and `<base>` matter here), which parses in linear
+time; the images and their attributes are the same unless an attribute value holds `>`.
 """
 
 from __future__ import annotations
@@ -53,18 +61,63 @@ def detect_codec(body: bytes) -> str:
         pass
     from charset_normalizer import from_bytes  # imported late: only undeclared non-UTF-8 pages
 
-    best = from_bytes(body[:65536], cp_isolation=list(WEB_ENCODINGS)).best()
-    return codec_name(best.encoding) if best is not None else "cp1252"
+    results = from_bytes(body[:65536], cp_isolation=list(WEB_ENCODINGS))
+    best = results.best()
+    if best is None:
+        return "cp1252"
+    # Short Western text often scores the same in cp1252, cp1250 and cp1257; charset-normalizer
+    # then picks by name (cp1250: "crème" -> "crčme"). Break ties by the order of
+    # WEB_ENCODINGS, most used on the web first.
+    tied = {codec_name(label) for m in results if (m.chaos, m.coherence) == (best.chaos, best.coherence)
+            for label in (m.encoding, *m.could_be_from_charset)}
+    return next((c for c in map(codec_name, WEB_ENCODINGS) if c in tied), codec_name(best.encoding))
+
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def bom_codec(body: bytes) -> str | None:
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return codec
+    return None
 
 
 def decode(body: bytes, http_charset: str | None) -> str:
     """The page's text (undecodable bytes become U+FFFD)."""
-    codec = codec_name(http_charset) or meta_charset(body) or detect_codec(body)
+    codec = bom_codec(body) or codec_name(http_charset) or meta_charset(body) or detect_codec(body)
     return body.decode(codec or "cp1252", errors="replace")
+
+
+MAX_DEPTH = 2048
+# Start/end tags of the elements whose start tag walks the stack of open elements (and that
+# are not closed implicitly by a sibling, like <p> or <li>, so open - close bounds the depth).
+_BLOCK_TAG = re.compile(r"<(/?)(?:div|section|article|aside|nav|header|footer|main|figure|"
+                        r"blockquote|ul|ol|dl|fieldset|form|details|center|address|menu|"
+                        r"hgroup|search|dialog|dir)[\s/>]", re.I)
+_OTHER_TAG = re.compile(r"</?(?!(?:img|base)[\s/>])[a-zA-Z][^>]*>")
+
+
+def too_deep(text: str) -> bool:
+    """True when the block tags of `text` could nest deeper than `MAX_DEPTH` (cheap: the tag
+    scan runs only on pages with that many block tags at all)."""
+    if text.count("<") < MAX_DEPTH:
+        return False
+    marks = _BLOCK_TAG.findall(text)
+    if len(marks) < MAX_DEPTH:
+        return False
+    depth = deepest = 0
+    for close in marks:
+        depth = max(depth - 1, 0) if close else depth + 1
+        deepest = max(deepest, depth)
+    return deepest > MAX_DEPTH
 
 
 def parse_images(text: str) -> tuple[str | None, Iterator[tuple[str | None, str | None, str | None]]]:
     """(`<base href>` or None, (src, alt, title) of each `<img>` in document order)."""
+    if too_deep(text):
+        text = _OTHER_TAG.sub(" ", text)
     tree = LexborHTMLParser(text)
     base = tree.css_first("base[href]")
     base_href = base.attributes.get("href") if base is not None else None
