@@ -50,6 +50,8 @@ def run(argv: list[str]) -> int:
         print(f"curate: {e}", file=sys.stderr)
         return 2
     qhash = hashlib.sha256(qbytes).hexdigest()
+    for stale in finalize.discard_stale(opts.output):
+        log.info("removed %s, left by a run that did not finish", stale)
     tmp = finalize.temp_sibling(opts.output)
     finalize.prepare(tmp, (MANIFEST_DIR, REJECTS_DIR, graph.AUX_DIR))
     print(f"curate: {len(inputs)} input files ({sum(s for _, s in inputs) / 1e6:.1f} MB), "

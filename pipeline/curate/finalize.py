@@ -2,18 +2,22 @@
 
 `temp_sibling(out)` names `OUT.openwit-tmp-TOKEN`; `move_into_place(tmp, out)` replaces `out`
 (an earlier run's folder is removed: a rerun starts clean); `discard(tmp)` drops a failed run's
-folder. Local folders use renames; other filesystems (gs://, ...) copy then delete.
+folder; `discard_stale(out)` drops the temporary siblings a killed run (kill -9, a lost machine)
+left behind, so a rerun of the same command leaves nothing but `out` (two runs writing the same
+output at once are not supported). Local folders use renames; other filesystems (gs://, ...)
+copy then delete.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import uuid
 
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.layout import tmp_name
+from schemas.layout import TMP_MARK, tmp_name
 
 
 def is_local(path: str) -> bool:
@@ -22,6 +26,16 @@ def is_local(path: str) -> bool:
 
 def temp_sibling(out: str) -> str:
     return tmp_name(out.rstrip("/"), uuid.uuid4().hex[:12])
+
+
+def discard_stale(out: str) -> list[str]:
+    """Remove `OUT.openwit-tmp-*` folders of earlier killed runs (local outputs); their paths."""
+    if not is_local(out):
+        return []  # object stores: a killed run's prefix stays until removed by hand
+    stale = sorted(glob.glob(glob.escape(out.rstrip("/") + TMP_MARK) + "-*"))
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
 
 
 def prepare(tmp: str, subdirs: tuple[str, ...]) -> None:
