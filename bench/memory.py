@@ -78,10 +78,14 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.every, self.done = pid, every, threading.Event()
         self.peak_rss = self.peak_pss = self.peak_procs = 0
+        self.per_pid: dict[int, int] = {}  # pid -> its own peak PSS (KiB)
 
     def run(self) -> None:
         while not self.done.is_set():
-            sizes = [_rss_pss(p) for p in _tree(self.pid)]
+            pids = _tree(self.pid)
+            sizes = [_rss_pss(p) for p in pids]
+            for pid, (_, pss) in zip(pids, sizes):
+                self.per_pid[pid] = max(self.per_pid.get(pid, 0), pss)
             self.peak_rss = max(self.peak_rss, sum(r for r, _ in sizes))
             self.peak_pss = max(self.peak_pss, sum(p for _, p in sizes))
             self.peak_procs = max(self.peak_procs, sum(1 for r, _ in sizes if r))
@@ -90,8 +94,12 @@ class TreeSampler(threading.Thread):
     def stop(self) -> dict:
         self.done.set()
         self.join()
+        others = sorted((v for pid, v in self.per_pid.items() if pid != self.pid and v), reverse=True)
         return {"peak_rss_mib": round(self.peak_rss / 1024, 1),
-                "peak_pss_mib": round(self.peak_pss / 1024, 1), "processes": self.peak_procs}
+                "peak_pss_mib": round(self.peak_pss / 1024, 1), "processes": self.peak_procs,
+                # each process's own peak: the command's (the Beam runner), then the largest others
+                "peak_pss_mib_runner": round(self.per_pid.get(self.pid, 0) / 1024),
+                "peak_pss_mib_others": [round(v / 1024) for v in others[:6]]}
 
 
 def measure(cmd: list[str], env: dict | None = None) -> dict:
@@ -145,8 +153,9 @@ def download_run(images: int, workers: int, base: str) -> dict:
                        "--retries", "0", f"--direct_num_workers={workers}"],
                       {"NO_ALBUMENTATIONS_UPDATE": "1"})
         with open(os.path.join(tmp, "out", "stats.json")) as f:
-            ok = json.load(f)["successes"]
-    return {"stage": "download", "images": images, "successes": ok, **res}
+            stats = json.load(f)
+    return {"stage": "download", "images": images, "successes": stats["successes"],
+            "errors": stats.get("errors"), "dedup": stats.get("dedup"), **res}
 
 
 def main(argv: list[str] | None = None) -> int:
