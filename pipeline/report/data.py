@@ -44,6 +44,7 @@ class ReportData:
     metrics: list[dict] = field(default_factory=list)
     train_config: dict = field(default_factory=dict)
     evals: dict[str, dict] = field(default_factory=dict)  # file name -> parsed object
+    shard_config: dict = field(default_factory=dict)  # the first shard's image flags
     train_run: str | None = None
     notes: list[str] = field(default_factory=list)  # what could not be read
 
@@ -175,6 +176,9 @@ def load(d: str, train_run: str | None = None) -> ReportData:
     if curate:
         data.query_counts = query_counts(curate, data.notes)
     tars = shard_tars(d)
+    if tars:
+        first = read_json(tars[0][: -len(".tar")] + "_stats.json", data.notes)
+        data.shard_config = first.get("shard_config", {}) if isinstance(first.get("shard_config"), dict) else {}
     if len(tars) > MAX_SCANNED_SHARDS:
         data.notes.append(f"image sizes and examples from the first {MAX_SCANNED_SHARDS} of "
                           f"{len(tars)} shards")

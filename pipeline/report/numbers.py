@@ -90,13 +90,14 @@ def card(d: ReportData) -> dict[str, object]:
         "t (max per query)": threshold(d),
         "seed": cr.get("seed", q.get("seed")),
         "languages": ", ".join(cr.get("flags", {}).get("languages", []) or []) or None,
-        "image size": _shard_flag(d, "image_size"),
+        "image size / resize / format": _image_flags(d.shard_config),
     }.items() if v is not None}
 
 
-def _shard_flag(d: ReportData, name: str):
-    flags = d.download_run.get("flags", {})
-    return flags.get(name) if isinstance(flags, dict) else None
+def _image_flags(cfg: dict) -> str | None:
+    if not cfg:
+        return None
+    return f"{cfg.get('image_size')} px, {cfg.get('resize_mode')}, {cfg.get('encode_format')} q{cfg.get('encode_quality')}"
 
 
 def zeroshot_chance(result: dict) -> float | None:

@@ -70,7 +70,7 @@ def test_numbers_match_the_runs_stats(job):
     d = rdata.load(out, run)
     card = numbers.card(d)
     assert card["pairs in shards"] == dl["successes"] and card["pairs in manifest"] == cur["flow"]["kept"]
-    assert card["t (max per query)"] == T
+    assert card["t (max per query)"] == T and card["image size / resize / format"] == "48 px, border, jpg q95"
     # head share from queries_counts.parquet agrees with curate's own summary
     share = numbers.head_share(d)
     assert share["matches: head share"] == pytest.approx(cur["queries"]["before"]["share_of_entries_over_t"], abs=1e-4)
