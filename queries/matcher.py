@@ -18,21 +18,17 @@ contiguous run of the text's tokens (`text.split(" ")`, empty tokens included).
 Matching is then set intersection: one-token entries against the text's tokens,
 two-token entries against its token bigrams, longer entries checked from their
 first two tokens. That is less work per text than scanning every character
-through an Aho-Corasick automaton, with exactly the same answers. `match_batch`
-on large batches goes further (`queries.vectorized`): it pads and splits the
-whole batch column-wise and probes each distinct token once per batch.
+through an Aho-Corasick automaton, with exactly the same answers. (A column-wise
+pyarrow variant of `match_batch` that probed each distinct token once per batch
+was measured slower than this per-text path and removed; see bench/RESULTS.md.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pyarrow as pa
-
 PADDED = (",", ".", ";", ":", "?", "!", "`")
 TO_SPACE = ("\t", "\n", "\r")
-# match_batch switches to the column-wise path (queries.vectorized) from this many texts.
-COLUMNAR_MIN_BATCH = 512
 
 
 def pad_text(text: str) -> str:
@@ -57,7 +53,6 @@ class QueryMatcher:
         self._size = 0
         for entry in dict.fromkeys(entries):
             self._add(entry)
-        self._by_len, self._prefixes = _ngram_tables(self._unigrams, self._pairs)
 
     def _add(self, entry: str) -> None:
         self._size += 1
@@ -93,15 +88,7 @@ class QueryMatcher:
         return sorted(found)
 
     def match_batch(self, texts: Iterable[str]) -> list[list[str]]:
-        """`match` over many texts, in order; large batches run column-wise (same results)."""
-        texts = list(texts)
-        if len(texts) >= COLUMNAR_MIN_BATCH:
-            from queries.vectorized import match_columnar
-
-            try:
-                return match_columnar(texts, self._by_len, self._prefixes)
-            except (pa.ArrowException, TypeError, ValueError):
-                pass  # e.g. a lone surrogate pyarrow cannot encode: take the plain path
+        """`match` over many texts, in order."""
         return [self.match(t) for t in texts]
 
     def _add_pair_hits(self, tokens: list[str], hits, found: set[str]) -> None:
@@ -121,19 +108,3 @@ class QueryMatcher:
                 if tuple(tokens[i : i + len(cand)]) == cand:
                     found.add(" ".join(cand))
 
-
-def _ngram_tables(unigrams, pairs):
-    """Entries by token count, and every proper prefix of every entry by length
-    (both as space-joined strings), for the column-wise path."""
-    by_len: dict[int, set[str]] = {1: set(unigrams)}
-    prefixes: dict[int, set[str]] = {}
-    for (first, _second), (two, longer) in pairs.items():
-        prefixes.setdefault(1, set()).add(first)
-        if two is not None:
-            by_len.setdefault(2, set()).add(two)
-        for tokens in longer:
-            by_len.setdefault(len(tokens), set()).add(" ".join(tokens))
-            for k in range(2, len(tokens)):
-                prefixes.setdefault(k, set()).add(" ".join(tokens[:k]))
-    freeze = lambda d: {k: frozenset(v) for k, v in d.items()}  # noqa: E731
-    return freeze(by_len), freeze(prefixes)
