@@ -182,5 +182,5 @@ def test_matcher_agrees_with_the_substring_rule_single_and_batched(entries, text
         return sorted({e for e in entries if " " + e + " " in padded})
 
     assert [m.match(t) for t in texts] == [naive(t) for t in texts]
-    many = (texts * (600 // len(texts) + 1))[:600]  # over the column-wise threshold
+    many = (texts * (600 // len(texts) + 1))[:600]  # a batch large enough for any batch path
     assert m.match_batch(many) == [naive(t) for t in many]
