@@ -259,3 +259,23 @@ def test_download_sends_idn_hosts_as_punycode(host):
 def test_download_rejects_impossible_urls_as_bad_url(host, url):
     processed, _, _, error = _fetch(host.port, url)
     assert processed is None and error.split(":")[0] == "bad_url", error
+
+
+def _wat_envelope(i: int) -> bytes:
+    return json.dumps({"Envelope": {
+        "WARC-Header-Metadata": {"WARC-Type": "response", "WARC-Target-URI": f"http://p.test/{i}"},
+        "Payload-Metadata": {"HTTP-Response-Metadata": {"HTML-Metadata": {"Links": [
+            {"path": "IMG@/src", "url": f"/i/{i}.jpg", "alt": "red circle"}]}}}}}).encode()
+
+
+def test_wat_record_running_past_the_end_and_oversized_wat_record(tmp_path):
+    head = ("WARC/1.0\r\nWARC-Type: metadata\r\nWARC-Target-URI: http://x.test/\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {10**12}\r\n\r\n").encode()
+    overrun = gzip.compress(head + _wat_envelope(5) + b"\r\n\r\n", mtime=0)
+    meta = [crawl.metadata_record("http://p.test/", _wat_envelope(i), f"m{i}") for i in (1, 2)]
+    urls, reasons = _read(tmp_path, meta[0] + overrun + meta[1], "a.warc.wat.gz")
+    assert urls == ["http://p.test/i/1.jpg"] and reasons == ["truncated_file"]
+    huge = crawl.metadata_record("http://p.test/", b'{"Envelope": "' + b" " * (9 << 20) + b'"}', "h")
+    urls, reasons = _read(tmp_path, meta[0] + huge + meta[1], "b.warc.wat.gz")
+    assert urls == ["http://p.test/i/1.jpg", "http://p.test/i/2.jpg"]
+    assert reasons == ["page_too_large"]

@@ -5,7 +5,9 @@ Contract of `read_wat(stream, input_file, max_images)`: for each `metadata` reco
 entries with `path == "IMG@/src"` (`url`, `alt`, `title`), resolved against `Head.Base` and
 `Envelope.WARC-Header-Metadata.WARC-Target-URI`, yielding what `images.page_candidates` yields.
 Rejects: `bad_record` (JSON that does not parse or has the wrong shape), `not_html` (a response
-without HTML metadata). Metadata of request/warcinfo records is skipped (no page).
+without HTML metadata). Metadata of request/warcinfo records is skipped (no page). As in the WARC reader, a record
+over `MAX_PAGE_BYTES` is a `page_too_large` reject read no further (a gzip bomb stays out of
+memory), and one whose payload ends short of its declared length raises `RecordOverrunError`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from pipeline.curate.read.elements import REJECT, reject
 from pipeline.curate.read.images import page_candidates
+from pipeline.curate.read.warc import MAX_PAGE_BYTES, RecordOverrunError
 from schemas.vocab import Reason
 
 IMG_PATH = "IMG@/src"
@@ -29,8 +32,17 @@ def read_wat(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tup
                               fsspec_args=False)
     for record in records:
         target = record.headers.get("WARC-Target-URI")
+        data = record.reader.read(MAX_PAGE_BYTES + 1)
+        payload = len(data) + record.reader.consume()
+        if payload < record.content_length:
+            raise RecordOverrunError(f"WAT record {target} declares {record.content_length} "
+                                     f"bytes but the file ends after {payload}")
+        if len(data) > MAX_PAGE_BYTES:
+            yield REJECT, reject(target, f"metadata over {MAX_PAGE_BYTES} bytes",
+                                 Reason.PAGE_TOO_LARGE, input_file)
+            continue
         try:
-            envelope = json.loads(record.reader.read())["Envelope"]
+            envelope = json.loads(data)["Envelope"]
             header = envelope["WARC-Header-Metadata"]
             if header.get("WARC-Type") != "response":
                 continue
