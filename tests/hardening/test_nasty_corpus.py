@@ -279,3 +279,14 @@ def test_wat_record_running_past_the_end_and_oversized_wat_record(tmp_path):
     urls, reasons = _read(tmp_path, meta[0] + huge + meta[1], "b.warc.wat.gz")
     assert urls == ["http://p.test/i/1.jpg", "http://p.test/i/2.jpg"]
     assert reasons == ["page_too_large"]
+
+
+def test_gzip_bomb_table_is_an_unreadable_file_not_an_exhausted_worker(tmp_path):
+    rows = b"".join(json.dumps({"url": f"http://a.test/{i}.jpg", "caption": f"red circle {i}"}
+                               ).encode() + b"\n" for i in range(3000))
+    urls, reasons = _read(tmp_path, gzip.compress(rows) + gzip.compress(rows), "ok.jsonl.gz")
+    assert len(urls) == 6000 and reasons == []  # multi-member tables still read whole
+    z = __import__("zlib").compressobj(9, 8, 31)
+    bomb = z.compress(rows) + b"".join(z.compress(b" " * (1 << 20)) for _ in range(200)) + z.flush()
+    urls, reasons = _read(tmp_path, bomb, "bomb.jsonl.gz")
+    assert len(bomb) < 1 << 20 and reasons == ["unreadable_file"] and urls == []

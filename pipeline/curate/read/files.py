@@ -6,13 +6,16 @@ a truncated gzip member, a table that does not parse) yields one reject naming i
 `unreadable_file` if nothing was read from it, else `truncated_file` (what came before stays);
 under `opts.fail_on_bad_file` it raises `BadFileError` instead.
 
+Tables are read whole (one file per worker at a time); a gzipped table that inflates more than
+`MAX_GZIP_RATIO` times its size (and past 64 MiB) is a gzip bomb, not a table: it stops, as an
+unreadable file, before it fills memory (text tables compress 5-20x).
+
 Gzip integrity is checked while reading (a second, discarded inflate of the same bytes): FastWARC
 stops quietly at a truncated member, and a silent partial read would look like a whole file.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import zlib
 from collections.abc import Iterator
@@ -94,8 +97,30 @@ def _records(stream, fmt: str, path: str, opts) -> Iterator[tuple]:
         return read_wat(stream, path, opts.max_images_per_page)
     data = stream.read()
     if path.lower().endswith(".gz"):
-        data = gzip.decompress(data)
+        data = gunzip_capped(data)
     return read_table(data, fmt, path, opts.url_col, opts.caption_col)
+
+
+MAX_GZIP_RATIO = 200
+
+
+def gunzip_capped(data: bytes) -> bytes:
+    """`gzip.decompress(data)` (all members), refusing output over MAX_GZIP_RATIO x the input."""
+    limit = max(64 << 20, MAX_GZIP_RATIO * len(data))
+    out, size = [], 0
+    while data:
+        inflate, pending = zlib.decompressobj(wbits=31), data
+        while not inflate.eof:
+            chunk = inflate.decompress(pending, 1 << 20)
+            pending = inflate.unconsumed_tail
+            size += len(chunk)
+            if size > limit:
+                raise OSError(f"gzip inflates past {limit} bytes ({MAX_GZIP_RATIO}x): a gzip bomb")
+            out.append(chunk)
+            if not chunk and not pending:
+                raise EOFError("gzip stream ends inside a member (truncated file)")
+        data = inflate.unused_data
+    return b"".join(out)
 
 
 def read_file(path: str, opts) -> Iterator[tuple]:
