@@ -73,13 +73,7 @@ class QueryMatcher:
 
     def match(self, text: str) -> list[str]:
         """The distinct entries `text` contains, sorted."""
-        for ch in TO_SPACE:
-            if ch in text:
-                text = text.replace(ch, " ")
-        for ch in PADDED:
-            if ch in text:
-                text = text.replace(ch, f" {ch} ")
-        tokens = text.split(" ")
+        tokens = pad_text(text).split(" ")
         found = self._unigrams.intersection(tokens)
         if len(tokens) > 1:
             hits = self._pairs.keys() & zip(tokens, tokens[1:])
