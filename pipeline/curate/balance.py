@@ -1,8 +1,8 @@
 """Count and balance stage: matches per query over the whole input, then per-query sampling.
 
-`BalancePairs(mode, t, seed)` (PTransform): `(pair_id, candidate, queries)` in; returns
-`(manifest rows, rejects, stats)`: manifest rows are tuples in `schemas.ManifestRow` field
-order; rejects are `balanced_out`; stats are partial counts (`counting`), with
+`BalancePairs(mode, t, seed)` (PTransform): batches (lists) of `(pair_id, candidate, queries)`
+in; returns `(manifest rows, rejects, stats)`: batches of manifest rows, tuples in
+`schemas.ManifestRow` field order; batches of `balanced_out` rejects; stats are partial counts (`counting`), with
 (("match", query), matches) from a CombineFn (Beam lifts it: partial counts are combined
 before the shuffle) and ("kept", query) per kept row.
 
@@ -59,28 +59,35 @@ class BalanceFn(CountingFn):
     def __init__(self, mode: str, t: int, seed: int):
         self.mode, self.t, self.seed = mode, t, seed
 
-    def process(self, item, side):
-        pid, cand, queries = item
-        if self.mode == "rule":
-            kept = keep_rule(self.seed, self.t, pid, queries, side)
-        elif self.mode == "exact":
-            kept = keep_exact(self.seed, pid, queries, side)
-        else:
-            kept = True
-        if kept:
-            self.counts["flow", "kept"] += 1
-            for q in queries:
-                self.counts["kept", q] += 1
-            yield manifest_row(pid, cand, queries)
-        else:
-            yield self.reject(reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4]))
+    def process(self, batch: list, side):
+        rows, rejects = [], []
+        for pid, cand, queries in batch:
+            if self.mode == "rule":
+                kept = keep_rule(self.seed, self.t, pid, queries, side)
+            elif self.mode == "exact":
+                kept = keep_exact(self.seed, pid, queries, side)
+            else:
+                kept = True
+            if kept:
+                for q in queries:
+                    self.counts["kept", q] += 1
+                rows.append(manifest_row(pid, cand, queries))
+            else:
+                rejects.append(self.count_reject(
+                    reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4])))
+        if rows:  # no zero counts: stats.json lists only what happened
+            self.counts["flow", "kept"] += len(rows)
+        return self.emit(rows, rejects)
 
 
 def _draws(seed: int):
-    def fn(item):
-        pid, _, queries = item
-        return [(q, (draw(seed, q, pid), pid)) for q in queries]
+    def fn(batch):
+        return [(q, (draw(seed, q, pid), pid)) for pid, _, queries in batch for q in queries]
     return fn
+
+
+def _entries(batch: list) -> list[str]:
+    return [q for _, _, queries in batch for q in queries]
 
 
 class BalancePairs(beam.PTransform):
@@ -92,7 +99,7 @@ class BalancePairs(beam.PTransform):
 
     def expand(self, matched):
         counts = (matched
-                  | "Entries" >> beam.FlatMap(lambda m: m[2])
+                  | "Entries" >> beam.FlatMap(_entries)
                   | "CountPerQuery" >> beam.combiners.Count.PerElement())
         if self.mode == "exact":
             t = self.t

@@ -4,6 +4,11 @@ counting costs no extra pass. The graph sums them (`CombinePerKey(sum)`) into st
 
 Keys are tuples: ("flow", stage output), ("reject", stage, reason), ("lang", code),
 ("match", query), ("kept", query), ("file", path, bytes, sha256).
+
+Batches: between stages, candidates travel as lists of up to `BATCH` elements (a batch is one
+Beam element), so each DoFn hop and each runner round trip is paid per batch, not per
+candidate (Beam's Python SDK costs microseconds per element and hop). Rejects too: the
+`reject` output carries lists of reject tuples.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 STATS = "stats"
+BATCH = 500
 
 
 class CountingFn(beam.DoFn):
@@ -28,6 +34,25 @@ class CountingFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(STATS, WindowedValue((key, n), 0, [GlobalWindow()]))
 
     def reject(self, row: tuple):
-        """Count a reject tuple and return its tagged output."""
+        """Count a reject tuple and return its tagged output (one row)."""
         self.counts["reject", row[2], row[3]] += 1
         return beam.pvalue.TaggedOutput("reject", row)
+
+    def count_reject(self, row: tuple) -> tuple:
+        """Count a reject tuple and return it (for a batch of rejects)."""
+        self.counts["reject", row[2], row[3]] += 1
+        return row
+
+    @staticmethod
+    def emit(kept: list, rejects: list):
+        """The outputs of one processed batch: the kept list (main), the rejects list (tagged);
+        empty lists are not sent."""
+        if kept:
+            yield kept
+        if rejects:
+            yield beam.pvalue.TaggedOutput("reject", rejects)
+
+
+def in_window(value):
+    """`value` as an output of `finish_bundle` (which must name its window)."""
+    return WindowedValue(value, 0, [GlobalWindow()])

@@ -1,6 +1,6 @@
 """Exact dedup stage: one pair per (image url, text) over the whole input.
 
-`DedupPairs` (PTransform): candidate tuples in; `(pair_id, candidate)` out, one per distinct
+`DedupPairs` (PTransform): batches (lists) of candidate tuples in; `(pair_id, candidate)` out, one per distinct
 (url, text), `pair_id = schemas.layout.pair_id(url, text)`. The copy kept is the smallest by
 (input_file, page_url, text_source), so the choice does not depend on grouping order, runner or
 worker count. Every other copy is a `duplicate_pair` reject (tagged `rejects`).
@@ -28,6 +28,11 @@ def keyed(cand: tuple) -> tuple[str, tuple]:
     return pair_id(cand[0], cand[1]), cand
 
 
+def keyed_batch(batch: list) -> list[tuple[str, tuple]]:
+    """A batch of candidates -> one (pair_id, candidate) element each (the grouping key)."""
+    return [(pair_id(c[0], c[1]), c) for c in batch]
+
+
 class PickFn(CountingFn):
     def process(self, item):
         pid, cands = item
@@ -50,7 +55,7 @@ class DedupPairs(beam.PTransform):
     def expand(self, pairs):
         out = (
             pairs
-            | "PairId" >> beam.Map(keyed)
+            | "PairId" >> beam.FlatMap(keyed_batch)
             | "GroupByPairId" >> beam.GroupByKey()
             | "Pick" >> beam.ParDo(PickFn()).with_outputs(REJECT, STATS, main="pairs")
         )

@@ -1,8 +1,9 @@
 """Normalize and filter stage: candidate texts repaired, collapsed and checked.
 
 Each check is a small pure function `text -> Reason | None` (datatrove's style); `check_text`
-runs them in order and returns the first reason. `FilterTexts` (PTransform): candidate tuples
-in; candidate tuples with the normalized text out; rejects (stage `filter`) tagged `rejects`.
+runs them in order and returns the first reason. `FilterTexts` (PTransform): batches (lists) of candidate
+tuples in; batches of candidates with the normalized text out; batches of rejects (stage
+`filter`) tagged `rejects`.
 """
 
 from __future__ import annotations
@@ -78,21 +79,28 @@ def check_text(text: str, min_len: int, max_len: int) -> Reason | None:
 
 
 class FilterFn(CountingFn):
+    """A batch (list) of candidates -> the batch of kept candidates (texts normalized) and the
+    batch of rejects (tagged)."""
+
     def __init__(self, min_len: int, max_len: int):
         self.min_len, self.max_len = min_len, max_len
 
-    def process(self, cand: tuple):
-        url, text, source, page, input_file = cand
-        # far too long before repair: reject without paying for ftfy on megabytes
-        reason = Reason.TEXT_TOO_LONG if len(text) > 4 * self.max_len + 1000 else None
-        if reason is None:
-            text = normalize(text)
-            reason = check_text(text, self.min_len, self.max_len)
-        if reason is not None:
-            yield self.reject(reject(url, text, reason, input_file))
-        else:
-            self.counts["flow", "filtered"] += 1
-            yield (url, text, source, page, input_file)
+    def process(self, batch: list):
+        kept, rejects = [], []
+        too_long, min_len, max_len = 4 * self.max_len + 1000, self.min_len, self.max_len
+        for url, text, source, page, input_file in batch:
+            # far too long before repair: reject without paying for ftfy on megabytes
+            reason = Reason.TEXT_TOO_LONG if len(text) > too_long else None
+            if reason is None:
+                text = normalize(text)
+                reason = check_text(text, min_len, max_len)
+            if reason is not None:
+                rejects.append(self.count_reject(reject(url, text, reason, input_file)))
+            else:
+                kept.append((url, text, source, page, input_file))
+        if kept:  # no zero counts: stats.json lists only what happened
+            self.counts["flow", "filtered"] += len(kept)
+        return self.emit(kept, rejects)
 
 
 class FilterTexts(beam.PTransform):

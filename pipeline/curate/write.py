@@ -1,6 +1,7 @@
 """Write stage: rows -> parquet parts, with no shuffle of the rows; small results -> json files.
 
-`WriteRows(folder, cls, sort_key)`: tuples in `cls` field order (`ManifestRow`, `RejectRow`) ->
+`WriteRows(folder, cls, sort_key)`: tuples in `cls` field order (`ManifestRow`, `RejectRow`), or
+lists (batches) of them ->
 `folder/part-NNNNN.parquet`. Like Beam's file sinks: each bundle writes its rows (sorted by
 `sort_key`, at most `ROWS_PER_FILE` per file) under a temporary name inside `folder/_tmp` and
 outputs the name; once every bundle is committed, one step renames the committed files (in
@@ -51,7 +52,10 @@ class _WriteBundleFn(beam.DoFn):
         self.rows = []
 
     def process(self, row):
-        self.rows.append(row)
+        if isinstance(row, list):  # a batch of rows
+            self.rows.extend(row)
+        else:
+            self.rows.append(row)
         if len(self.rows) >= self.rows_per_file:
             yield self._flush()
 

@@ -2,11 +2,13 @@
 
 `ReadCandidates(files, opts)` is a PTransform over the pipeline root. Output: a tuple
 `(pairs, rejects, files)`:
-- pairs: candidate tuples (`elements` module), reshuffled after reading when `reshuffle` (gzip
+- pairs: lists of up to `counting.BATCH` candidate tuples (`elements` module), reshuffled
+  after reading when `reshuffle` (gzip
   files are not splittable: one file is read by one worker; the Reshuffle spreads its pairs over
   all workers. With many files per worker the files already spread the work, and the dedup
   GroupByKey redistributes everything after language id, so `--reshuffle auto` skips it);
-- rejects: reject tuples (stage `read`), including `unreadable_file` / `truncated_file` rows that
+- rejects: lists of reject tuples (stage `read`), including `unreadable_file` /
+  `truncated_file` rows that
   name a file that could not be read to its end (or `BadFileError` under `--fail-on-bad-file`);
 - stats: partial counts (`counting`), including ("file", path, bytes, sha256) for each file
   read to its end.
@@ -20,7 +22,7 @@ import time
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.curate.counting import STATS, CountingFn
+from pipeline.curate.counting import BATCH, STATS, CountingFn
 from pipeline.curate.read.elements import FILE, PAIR, REJECT
 from pipeline.curate.read.files import BadFileError, detect_format, read_file
 
@@ -50,19 +52,29 @@ class ReadFileFn(CountingFn):
 
     def process(self, path: str):
         start, pairs = time.monotonic(), 0
+        batch, rejects = [], []
         for kind, value in read_file(path, self.opts):
             if kind == PAIR:
                 pairs += 1
-                self.counts["flow", "read"] += 1
+                batch.append(value)
+                if len(batch) >= BATCH:
+                    self.counts["flow", "read"] += len(batch)
+                    yield batch
+                    batch = []
                 if pairs % PROGRESS_EVERY == 0:
                     log.info("reading %s: %d candidates so far", path, pairs)
-                yield value
             elif kind == FILE:
                 self.counts["file", *value] = 1
             else:
                 if value[0] is None and value[1] and value[4] == path:
                     log.warning("%s: %s (%s)", path, value[3], value[1])
-                yield self.reject(value)
+                rejects.append(self.count_reject(value))
+                if len(rejects) >= BATCH:
+                    yield from self.emit([], rejects)
+                    rejects = []
+        if batch:  # no zero counts: stats.json lists only what happened
+            self.counts["flow", "read"] += len(batch)
+        yield from self.emit(batch, rejects)
         log.info("read %s: %d candidates in %.1fs", path, pairs, time.monotonic() - start)
 
 

@@ -40,7 +40,12 @@ def test_match_builds_the_matcher_once_per_process(tmp_path):
         fn.setup()
         fn.start_bundle()
     assert fns[0].match.__self__ is fns[1].match.__self__  # one shared matcher
-    out = list(fns[0].process(("p1", ("u", "two red circles", "alt", None, "f"))))
-    assert out == [("p1", ("u", "two red circles", "alt", None, "f"), ("circles", "red"))]
-    [no] = list(fns[0].process(("p2", ("u", "a hot dogs stand", "alt", None, "f"))))
-    assert no.tag == "reject" and no.value[2:4] == ("match", "no_match")
+    assert list(fns[0].process(("p1", ("u", "two red circles", "alt", None, "f")))) == []
+    assert list(fns[0].process(("p2", ("u", "a hot dogs stand", "alt", None, "f")))) == []
+    # buffered into batches, sent when full or at the end of the bundle
+    out = [o for o in fns[0].finish_bundle() if getattr(o, "tag", None) != "stats"]
+    matched = [o for o in out if not hasattr(o, "tag")]
+    [no] = [o for o in out if hasattr(o, "tag")]
+    assert [m.value for m in matched] == [
+        [("p1", ("u", "two red circles", "alt", None, "f"), ("circles", "red"))]]
+    assert no.tag == "reject" and [r[2:4] for r in no.value.value] == [("match", "no_match")]

@@ -37,9 +37,10 @@ def test_normalize_repairs_mojibake_and_collapses_whitespace():
 def test_huge_alt_is_rejected_before_repair():
     fn = filters.FilterFn(5, 1000)
     fn.start_bundle()
-    out = list(fn.process(("http://h/x.jpg", "é" * 5_000_000, "alt", None, "f")))
-    assert out[0].tag == "reject"
-    assert out[0].value[3] == "text_too_long" and len(out[0].value[1]) == 2000
+    out = list(fn.process([("http://h/x.jpg", "é" * 5_000_000, "alt", None, "f")]))
+    assert len(out) == 1 and out[0].tag == "reject"  # a batch of one reject, no kept batch
+    [row] = out[0].value
+    assert row[3] == "text_too_long" and len(row[1]) == 2000
     assert fn.counts == {("reject", "filter", "text_too_long"): 1}
 
 
