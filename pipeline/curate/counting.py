@@ -56,3 +56,35 @@ class CountingFn(beam.DoFn):
 def in_window(value):
     """`value` as an output of `finish_bundle` (which must name its window)."""
     return WindowedValue(value, 0, [GlobalWindow()])
+
+
+class BufferingFn(CountingFn):
+    """A CountingFn for a stage that gets one element at a time (after a GroupByKey) but sends
+    batches: `self.kept` and `self.rejects` buffer outputs, sent when `BATCH` long
+    (`flush_full`) and at the end of the bundle. `FLOW` names the ("flow", ...) count."""
+
+    FLOW = ""
+
+    def start_bundle(self):
+        super().start_bundle()
+        self.kept, self.rejects = [], []
+
+    def flush_full(self):
+        if len(self.kept) >= BATCH or len(self.rejects) >= BATCH:
+            return self._flush()
+        return ()
+
+    def _flush(self):
+        if self.kept:  # no zero counts: stats.json lists only what happened
+            self.counts["flow", self.FLOW] += len(self.kept)
+        out = list(self.emit(self.kept, self.rejects))
+        self.kept, self.rejects = [], []
+        return out
+
+    def finish_bundle(self):
+        for value in self._flush():
+            if isinstance(value, list):
+                yield in_window(value)
+            else:
+                yield beam.pvalue.TaggedOutput(value.tag, in_window(value.value))
+        yield from super().finish_bundle()

@@ -1,6 +1,6 @@
 """Match stage: which query-list entries a pair's text contains (`queries.matcher`).
 
-`MatchQueries` (PTransform): `(pair_id, candidate)` in; batches (lists, up to `BATCH`) of
+`MatchQueries` (PTransform): batches (lists) of `(pair_id, candidate)` in; batches of
 `(pair_id, candidate, queries)` out with `queries` the sorted tuple of matched entries (the
 matched pairs are materialized for the balance step: batches make that round trip cheap).
 Rejects (batches; stage `match`, tagged `rejects`): `no_match`. The query list is read through Beam's FileSystems (local, gs://, ...) and the
@@ -13,7 +13,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
-from pipeline.curate.counting import BATCH, STATS, CountingFn, in_window
+from pipeline.curate.counting import STATS, CountingFn
 from pipeline.curate.read.elements import REJECT, reject
 from queries import loads
 from queries.matcher import QueryMatcher
@@ -40,37 +40,23 @@ class MatchFn(CountingFn):
         holder = self._shared.acquire(lambda: _Matcher(path), tag=f"q:{self.queries_hash}")
         self.match = holder.matcher.match
 
-    def start_bundle(self):
-        super().start_bundle()
-        self.matched, self.rejects = [], []
-
-    def process(self, item):
-        pid, cand = item
-        found = self.match(cand[1])
-        if not found:
-            self.rejects.append(self.count_reject(reject(cand[0], cand[1], Reason.NO_MATCH, cand[4])))
-        else:
-            self.matched.append((pid, cand, tuple(found)))
-        if len(self.matched) >= BATCH or len(self.rejects) >= BATCH:
-            yield from self._flush()
-
-    def _flush(self):
-        """The buffered batches (the element comes one pair at a time out of the dedup)."""
-        if self.matched:  # no zero counts: stats.json lists only what happened
-            self.counts["flow", "matched"] += len(self.matched)
-        out = self.emit(self.matched, self.rejects)
-        self.matched, self.rejects = [], []
-        return out
-
-    def finish_bundle(self):
-        for value in list(self._flush()):
-            yield in_window(value) if isinstance(value, list) else beam.pvalue.TaggedOutput(
-                value.tag, in_window(value.value))
-        yield from super().finish_bundle()
+    def process(self, batch: list):
+        kept, rejects = [], []
+        match = self.match
+        for pid, cand in batch:
+            found = match(cand[1])
+            if found:
+                kept.append((pid, cand, tuple(found)))
+            else:
+                rejects.append(self.count_reject(reject(cand[0], cand[1], Reason.NO_MATCH, cand[4])))
+        if kept:  # no zero counts: stats.json lists only what happened
+            self.counts["flow", "matched"] += len(kept)
+        return self.emit(kept, rejects)
 
 
 class MatchQueries(beam.PTransform):
-    """(pair_id, candidate) -> (batches of (pair_id, candidate, queries), rejects, stats)."""
+    """batches of (pair_id, candidate) -> (batches of (pair_id, candidate, queries), rejects,
+    stats)."""
 
     def __init__(self, queries_path: str, queries_hash: str):
         super().__init__()

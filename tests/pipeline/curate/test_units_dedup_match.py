@@ -22,11 +22,14 @@ def test_pick_keeps_the_smallest_copy_whatever_the_order():
     for order in itertools.permutations(copies):
         fn = PickFn()
         fn.start_bundle()
-        out = list(fn.process((pid, iter(order))))
-        kept = [o for o in out if not hasattr(o, "tag")]
-        rejects = [o.value for o in out if hasattr(o, "tag")]
-        assert kept == [(pid, _cand("a.warc.gz", "http://p/2"))]
-        assert sorted(r[3] for r in rejects) == ["duplicate_pair", "duplicate_pair"]
+        assert list(fn.process((pid, iter(order)))) == []  # buffered: sent in batches
+        counts = dict(fn.counts)
+        out = [o for o in fn.finish_bundle() if getattr(o, "tag", None) != "stats"]
+        kept = [o.value for o in out if not hasattr(o, "tag")]
+        rejects = [o.value.value for o in out if hasattr(o, "tag")]
+        assert kept == [[(pid, _cand("a.warc.gz", "http://p/2"))]]
+        assert sorted(r[3] for r in rejects[0]) == ["duplicate_pair", "duplicate_pair"]
+        assert counts == {("reject", "dedup", "duplicate_pair"): 2}
         assert fn.counts == {("flow", "deduplicated"): 1, ("reject", "dedup", "duplicate_pair"): 2}
 
 
@@ -40,12 +43,8 @@ def test_match_builds_the_matcher_once_per_process(tmp_path):
         fn.setup()
         fn.start_bundle()
     assert fns[0].match.__self__ is fns[1].match.__self__  # one shared matcher
-    assert list(fns[0].process(("p1", ("u", "two red circles", "alt", None, "f")))) == []
-    assert list(fns[0].process(("p2", ("u", "a hot dogs stand", "alt", None, "f")))) == []
-    # buffered into batches, sent when full or at the end of the bundle
-    out = [o for o in fns[0].finish_bundle() if getattr(o, "tag", None) != "stats"]
-    matched = [o for o in out if not hasattr(o, "tag")]
-    [no] = [o for o in out if hasattr(o, "tag")]
-    assert [m.value for m in matched] == [
-        [("p1", ("u", "two red circles", "alt", None, "f"), ("circles", "red"))]]
-    assert no.tag == "reject" and [r[2:4] for r in no.value.value] == [("match", "no_match")]
+    out = list(fns[0].process([("p1", ("u", "two red circles", "alt", None, "f")),
+                               ("p2", ("u", "a hot dogs stand", "alt", None, "f"))]))
+    matched, no = out  # one batch of matches, one tagged batch of rejects
+    assert matched == [("p1", ("u", "two red circles", "alt", None, "f"), ("circles", "red"))]
+    assert no.tag == "reject" and [r[2:4] for r in no.value] == [("match", "no_match")]
