@@ -61,7 +61,8 @@ def run(argv: list[str]) -> int:
         with beam.Pipeline(options=pipeline_options(beam_args)) as p:
             reshuffle = options.should_reshuffle(opts.reshuffle, len(inputs),
                                                  options.workers(beam_args))
-            graph.build(p, opts, [path for path, _ in inputs], qhash, tmp, reshuffle)
+            graph.build(p, opts, [path for path, _ in inputs], qhash, tmp, reshuffle,
+                        sum(size for _, size in inputs))
         aux = FileSystems.join(tmp, graph.AUX_DIR)
         result = summary.write_summary(tmp, aux, opts, beam_args, inputs, qbytes, entries)
         finalize.discard(aux)

@@ -1,7 +1,8 @@
 """The curate job graph: read -> filter -> language -> dedup -> match -> balance -> write.
 
-`build(root, opts, paths, queries_hash, folder, reshuffle)` adds every stage under `root` and
-writes into `folder` (the temporary sibling of the output): `manifest/` and `rejects/` parts,
+`build(root, opts, paths, queries_hash, folder, reshuffle, input_bytes)` adds every stage under `root` and
+writes into `folder` (the temporary sibling of the output; `input_bytes`, the inputs' total
+size, sizes the dedup buckets): `manifest/` and `rejects/` parts,
 plus `AUX_DIR/stats.json`, the summed partial counts of every stage (`counting`), which the
 driver turns into stats.json, queries_counts.parquet and run.json (`summary`).
 """
@@ -34,13 +35,13 @@ def reject_key(row: tuple) -> tuple:
 
 
 def build(root, opts, paths: list[str], queries_hash: str, folder: str,
-          reshuffle: bool = True) -> None:
+          reshuffle: bool = True, input_bytes: int = 0) -> None:
     pairs, read_rejects, read_stats = root | "Read" >> ReadCandidates(paths, opts, reshuffle)
     filtered, filter_rejects, filter_stats = pairs | "Normalize" >> FilterTexts(
         opts.min_text_length, opts.max_text_length)
     in_lang, lang_rejects, lang_stats = filtered | "Language" >> IdentifyLanguage(
         opts.languages, opts.lang_threshold, opts.lid_model)
-    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs()
+    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes)
     matched, match_rejects, match_stats = distinct | "Match" >> MatchQueries(opts.queries,
                                                                              queries_hash)
     rows, balance_rejects, balance_stats = matched | "Balance" >> BalancePairs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import pickle
 
-from pipeline.curate.dedup import PickFn, keyed
+from pipeline.curate.dedup import BucketFn, PickFn, bucket_count
 from pipeline.curate.match import MatchFn
 from schemas.layout import pair_id
 
@@ -17,12 +17,13 @@ def _cand(input_file, page):
 def test_pick_keeps_the_smallest_copy_whatever_the_order():
     copies = [_cand("b.warc.gz", "http://p/1"), _cand("a.warc.gz", "http://p/9"),
               _cand("a.warc.gz", "http://p/2")]
-    pid = keyed(copies[0])[0]
-    assert pid == pair_id("http://img1.test/a.jpg", "two red circles")
+    pid = pair_id("http://img1.test/a.jpg", "two red circles")
     for order in itertools.permutations(copies):
         fn = PickFn()
         fn.start_bundle()
-        assert list(fn.process((pid, iter(order)))) == []  # buffered: sent in batches
+        # a bucket's lists (one per sending worker bundle) of (pair_id, candidate)
+        lists = [[(pid, order[0])], [(pid, c) for c in order[1:]]]
+        assert list(fn.process((7, iter(lists)))) == []  # buffered: sent in batches
         counts = dict(fn.counts)
         out = [o for o in fn.finish_bundle() if getattr(o, "tag", None) != "stats"]
         kept = [o.value for o in out if not hasattr(o, "tag")]
@@ -31,6 +32,19 @@ def test_pick_keeps_the_smallest_copy_whatever_the_order():
         assert sorted(r[3] for r in rejects[0]) == ["duplicate_pair", "duplicate_pair"]
         assert counts == {("reject", "dedup", "duplicate_pair"): 2}
         assert fn.counts == {("flow", "deduplicated"): 1, ("reject", "dedup", "duplicate_pair"): 2}
+
+
+def test_bucket_fn_groups_candidates_by_pair_id_bucket():
+    fn = BucketFn(bucket_count(0))
+    fn.start_bundle()
+    cands = [_cand("a", f"http://p/{i}") for i in range(3)] + [
+        ("http://img1.test/b.jpg", "x", "alt", None, "a")]
+    assert list(fn.process(cands)) == []  # buffered until FLUSH or the end of the bundle
+    out = {wv.value[0]: wv.value[1] for wv in fn.finish_bundle()}
+    pids = [pair_id(c[0], c[1]) for c in cands]
+    assert sorted(p for lst in out.values() for p, _ in lst) == sorted(pids)
+    assert all(int(p[:8], 16) % 64 == b for b, lst in out.items() for p, _ in lst)
+    assert bucket_count(10 << 30) == 2560 and bucket_count(1) == 64
 
 
 def test_match_builds_the_matcher_once_per_process(tmp_path):
