@@ -2,9 +2,10 @@
 
 `BalancePairs(mode, t, seed)` (PTransform): batches (lists) of `(pair_id, candidate, queries)`
 in; returns `(manifest rows, rejects, stats)`: batches of manifest rows, tuples in
-`schemas.ManifestRow` field order; batches of `balanced_out` rejects; stats are partial counts (`counting`), with
-(("match", query), matches) from a CombineFn (Beam lifts it: partial counts are combined
-before the shuffle) and ("kept", query) per kept row.
+`schemas.ManifestRow` field order; batches of `balanced_out` rejects; stats are partial counts
+(`counting`), with
+(("match", query), matches) from per-bundle partial counts summed by a CombineFn (Beam lifts
+it: partial counts are combined before the shuffle) and ("kept", query) per kept row.
 
 Every draw is `draw(seed, query, pair_id)`, a keyed blake2b mapped to [0, 1): the same input
 and seed give the same manifest on any runner, worker count or bundle retry.
@@ -20,10 +21,11 @@ and seed give the same manifest on any runner, worker count or bundle retry.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 import apache_beam as beam
 
-from pipeline.curate.counting import STATS, CountingFn
+from pipeline.curate.counting import STATS, CountingFn, in_window
 from pipeline.curate.read.elements import REJECT, reject
 from schemas.vocab import Reason
 
@@ -86,8 +88,21 @@ def _draws(seed: int):
     return fn
 
 
-def _entries(batch: list) -> list[str]:
-    return [q for _, _, queries in batch for q in queries]
+class EntryCountsFn(beam.DoFn):
+    """Batches of matched pairs -> (query, matches) partial counts, one per query per bundle
+    (an element per matched entry cost more than the counting itself)."""
+
+    def start_bundle(self):
+        self.counts = Counter()
+
+    def process(self, batch: list):
+        counts = self.counts
+        for _, _, queries in batch:
+            counts.update(queries)
+
+    def finish_bundle(self):
+        for kv in self.counts.items():
+            yield in_window(kv)
 
 
 class BalancePairs(beam.PTransform):
@@ -99,8 +114,8 @@ class BalancePairs(beam.PTransform):
 
     def expand(self, matched):
         counts = (matched
-                  | "Entries" >> beam.FlatMap(_entries)
-                  | "CountPerQuery" >> beam.combiners.Count.PerElement())
+                  | "Entries" >> beam.ParDo(EntryCountsFn())
+                  | "CountPerQuery" >> beam.CombinePerKey(sum))
         if self.mode == "exact":
             t = self.t
             side = (matched
