@@ -19,6 +19,7 @@ from demo.host import ImageHostProcess, pick_port, port_free
 from demo.stages import Stages, last_json_line
 from pipeline import verify
 from pipeline.synth import concepts
+from schemas.layout import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -184,9 +185,7 @@ class Demo:
             def action():
                 printed = self.st.command(name, args, capture=True)
                 last_json_line(printed)  # must parse; saved exactly as printed
-                with open(path + ".tmp", "w", encoding="utf-8") as f:
-                    f.write(printed)
-                os.replace(path + ".tmp", path)
+                write_text_atomic(path, printed)
             self.st.run(name, self.params("train", "eval_images", "heldout_download"),
                         lambda: _json_ok(path), action)
 

@@ -18,6 +18,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from schemas.layout import write_text_atomic
+
 ENV = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONUNBUFFERED": "1"}
 
 
@@ -78,10 +80,8 @@ class Stages:
         if not check():
             raise StageFailed(f"{name}: finished but its outputs failed their check")
         seconds = time.monotonic() - t0
-        tmp = self._stamp_path(name) + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"params": params, "seconds": round(seconds, 1)}, f, indent=1)
-        os.replace(tmp, self._stamp_path(name))
+        stamp = json.dumps({"params": params, "seconds": round(seconds, 1)}, indent=1)
+        write_text_atomic(self._stamp_path(name), stamp)
         self.timings.append((name, seconds, False))
         print(f"[demo] {name}: done in {seconds:.0f} s", flush=True)
         return result

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import queries
 from pipeline.synth import concepts, crawl
+from schemas.layout import write_text_atomic
 
 EXACT_COPY_FRACTION = 0.04
 NEAR_COPY_FRACTION = 0.04
@@ -50,11 +51,7 @@ def write_queries(embedded: str, out: str) -> dict:
     have = set(base)
     extra = [e for e in concept_entries() + concept_words() if e not in have]
     missing_words = [w for w in concept_words() if w not in have]
-    tmp = out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for entry in [*base, *dict.fromkeys(extra)]:
-            f.write(entry + "\n")
-    os.replace(tmp, out)
+    write_text_atomic(out, "".join(e + "\n" for e in [*base, *dict.fromkeys(extra)]))
     return {"embedded": len(base), "added": len(set(extra)), "words_missing_from_embedded": missing_words}
 
 

@@ -15,6 +15,7 @@ Files being written carry a temporary name that never ends in `.tar`,
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 SHARDS_DIR = "shards"
@@ -82,6 +83,14 @@ def tmp_name(final_name: str, token: str) -> str:
 
 def is_tmp_name(name: str) -> bool:
     return TMP_MARK in name
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write a local text file under a temporary name, then rename it into place."""
+    tmp = tmp_name(path, str(os.getpid()))
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def pair_id(url: str, text: str) -> str:

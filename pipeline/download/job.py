@@ -28,10 +28,7 @@ from schemas.vocab import Status
 
 
 def _write_json(path: str, data) -> None:
-    tmp = layout.tmp_name(path, str(os.getpid()))
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    layout.write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True))
 
 
 def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], skip: set[int], beam_args) -> None:

@@ -20,10 +20,7 @@ from schemas import layout
 def write_report(out: str, train_run: str | None = None) -> str:
     """Write `out/report.html` atomically; returns its path."""
     path = os.path.join(out, layout.REPORT_FILE)
-    tmp = layout.tmp_name(path, str(os.getpid()))
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(render(load(out, train_run)))
-    os.replace(tmp, path)
+    layout.write_text_atomic(path, render(load(out, train_run)))
     return path
 
 

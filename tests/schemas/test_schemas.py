@@ -101,3 +101,11 @@ def test_metrics_record_flattens_evals():
     d = rec.to_json_dict()
     assert d["zeroshot_top1"] == 0.5 and d["step"] == 1
     assert schemas.MetricsRecord.from_json_dict(d) == rec
+
+
+def test_write_text_atomic_leaves_only_the_final_file(tmp_path):
+    path = str(tmp_path / "stats.json")
+    layout.write_text_atomic(path, "{}")
+    layout.write_text_atomic(path, '{"a": 1}')
+    assert (tmp_path / "stats.json").read_text(encoding="utf-8") == '{"a": 1}'
+    assert [p.name for p in tmp_path.iterdir()] == ["stats.json"]
