@@ -1,11 +1,19 @@
 """Count and balance stage: matches per query over the whole input, then per-query sampling.
 
-`BalancePairs(mode, t, seed)` (PTransform): batches (lists) of `(pair_id, candidate, queries)`
-in; returns `(manifest rows, rejects, stats)`: batches of manifest rows, tuples in
-`schemas.ManifestRow` field order; batches of `balanced_out` rejects; stats are partial counts
-(`counting`), with
+`BalancePairs(mode, t, seed, folder)` (PTransform): batches (lists) of
+`(pair_id, candidate, queries)` in; returns `(manifest rows, rejects, stats)`: batches of
+manifest rows, tuples in `schemas.ManifestRow` field order; batches of `balanced_out` rejects;
+stats are partial counts (`counting`), with
 (("match", query), matches) from per-bundle partial counts summed by a CombineFn (Beam lifts
 it: partial counts are combined before the shuffle) and ("kept", query) per kept row.
+
+The decision needs the counts over the whole input (a side input), so the matched pairs must
+wait until every pair has been counted. They wait on disk, not in the runner (`spill`): the
+stage that matches writes them to spill files under `folder/_spill/matched/` (`SpillFn`) and
+sends only the refs; the counting (and for `exact` the draws, through a lifted top-t combine:
+at most t draws per query per bundle) runs fused in that same stage, so the matched pairs
+themselves never cross a stage boundary. `BalanceFn` reads one spill file at a time and its
+rows go to the writers fused behind it.
 
 Every draw is `draw(seed, query, pair_id)`, a keyed blake2b mapped to [0, 1): the same input
 and seed give the same manifest on any runner, worker count or bundle retry.
@@ -25,8 +33,9 @@ from collections import Counter
 
 import apache_beam as beam
 
-from pipeline.curate.counting import STATS, CountingFn, in_window
+from pipeline.curate.counting import BATCH, STATS, CountingFn, in_window
 from pipeline.curate.read.elements import REJECT, reject
+from pipeline.curate.spill import SpillFn, read_segment, spill_folder
 from schemas.vocab import Reason
 
 _SCALE = float(1 << 64)
@@ -58,10 +67,17 @@ def manifest_row(pid: str, cand: tuple, queries: tuple) -> tuple:
 
 
 class BalanceFn(CountingFn):
+    """A spill ref of matched pairs -> batches of manifest rows and of `balanced_out` rejects."""
+
     def __init__(self, mode: str, t: int, seed: int):
         self.mode, self.t, self.seed = mode, t, seed
 
-    def process(self, batch: list, side):
+    def process(self, ref: tuple, side):
+        matched = read_segment(ref)
+        for i in range(0, len(matched), BATCH):
+            yield from self.decide(matched[i:i + BATCH], side)
+
+    def decide(self, batch: list, side):
         rows, rejects = [], []
         for pid, cand, queries in batch:
             if self.mode == "rule":
@@ -108,11 +124,13 @@ class EntryCountsFn(beam.DoFn):
 class BalancePairs(beam.PTransform):
     """matched pairs -> (manifest rows, balanced_out rejects, stats incl. matches per query)."""
 
-    def __init__(self, mode: str, t: int, seed: int):
+    def __init__(self, mode: str, t: int, seed: int, folder: str):
         super().__init__()
         self.mode, self.t, self.seed = mode, t, seed
+        self.folder = spill_folder(folder, "matched")
 
     def expand(self, matched):
+        refs = matched | "Spill" >> beam.ParDo(SpillFn(self.folder))
         counts = (matched
                   | "Entries" >> beam.ParDo(EntryCountsFn())
                   | "CountPerQuery" >> beam.CombinePerKey(sum))
@@ -125,7 +143,7 @@ class BalancePairs(beam.PTransform):
                     | "Threshold" >> beam.Map(lambda kv: (kv[0], max(kv[1]))))
         else:
             side = counts
-        out = matched | "Balance" >> beam.ParDo(
+        out = refs | "Balance" >> beam.ParDo(
             BalanceFn(self.mode, self.t, self.seed), beam.pvalue.AsDict(side)
         ).with_outputs(REJECT, STATS, main="rows")
         matches = counts | "MatchStats" >> beam.Map(lambda kv: (("match", kv[0]), kv[1]))

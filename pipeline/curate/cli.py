@@ -16,7 +16,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.beam_options import pipeline_options
-from pipeline.curate import finalize, graph, options, summary
+from pipeline.curate import finalize, graph, options, spill, summary
 from pipeline.curate.match import read_bytes
 from pipeline.curate.read import detect_format, expand_inputs
 from queries import QueryListError, loads
@@ -63,6 +63,7 @@ def run(argv: list[str]) -> int:
                                                  options.workers(beam_args))
             graph.build(p, opts, [path for path, _ in inputs], qhash, tmp, reshuffle,
                         sum(size for _, size in inputs))
+        finalize.discard(FileSystems.join(tmp, spill.SPILL_DIR))  # intermediate data only
         aux = FileSystems.join(tmp, graph.AUX_DIR)
         result = summary.write_summary(tmp, aux, opts, beam_args, inputs, qbytes, entries)
         finalize.discard(aux)

@@ -1,10 +1,14 @@
 """Exact dedup stage: one pair per (image url, text) over the whole input.
 
-`DedupPairs` (PTransform): batches (lists) of candidate tuples in; batches of
-`(pair_id, candidate)` out, one per distinct (url, text), `pair_id =
+`DedupPairs(input_bytes, folder)` (PTransform): batches (lists) of candidate tuples in; batches
+of `(pair_id, candidate)` out, one per distinct (url, text), `pair_id =
 schemas.layout.pair_id(url, text)`. Grouped by a bucket of the pair id (`bucket_count` buckets
-from the input size), with each worker's candidates of a bucket sent as one list: the shuffle
-pays per list, not per candidate. The copy kept is the smallest by
+from the input size). The candidates never cross the shuffle themselves (`spill`): each worker
+buffers up to `FLUSH` candidates, writes them to one spill file under `folder/_spill/dedup/`,
+one segment per bucket, and sends only `(bucket, ref)`; the GroupByKey groups refs, and Pick
+reads one bucket's segments back. Memory: the runner holds refs (~100 bytes per bucket per
+flush); a worker holds one `FLUSH` buffer, or one bucket's distinct pairs (bounded by
+`bucket_count`) plus one segment. The copy kept is the smallest by
 (input_file, page_url, text_source), so the choice does not depend on grouping order, runner or
 worker count. Every other copy is a `duplicate_pair` reject (batches, tagged `rejects`).
 
@@ -19,6 +23,7 @@ import apache_beam as beam
 
 from pipeline.curate.counting import BATCH, STATS, BufferingFn, in_window
 from pipeline.curate.read.elements import REJECT, reject
+from pipeline.curate.spill import read_segment, spill_folder, write_segments
 from schemas.layout import pair_id
 from schemas.vocab import Reason
 
@@ -28,7 +33,7 @@ def _order(cand: tuple) -> tuple:
 
 
 BUCKET_BYTES = 4 << 20   # input bytes per dedup bucket: bounds the pairs one bucket holds
-FLUSH = 20_000           # candidates a worker buffers before sending its buckets on
+FLUSH = 20_000           # candidates a worker buffers before spilling its buckets to a file
 
 
 def bucket_count(input_bytes: int) -> int:
@@ -38,12 +43,12 @@ def bucket_count(input_bytes: int) -> int:
 
 
 class BucketFn(beam.DoFn):
-    """Batches of candidates -> (bucket, [(pair_id, candidate), ...]): the grouping key is the
-    pair id's bucket, and the candidates of a bucket travel together (up to `FLUSH` candidates
-    buffered per bundle), so the GroupByKey pays per list, not per candidate."""
+    """Batches of candidates -> (bucket, ref): every `FLUSH` candidates (and at the end of the
+    bundle) the buffered ones go to one spill file in `folder`, one segment of
+    [(pair_id, candidate), ...] per bucket, and one (bucket, ref) per segment goes on."""
 
-    def __init__(self, buckets: int):
-        self.buckets = buckets
+    def __init__(self, buckets: int, folder: str):
+        self.buckets, self.folder = buckets, folder
 
     def start_bundle(self):
         self.buffer, self.size = {}, 0
@@ -57,9 +62,9 @@ class BucketFn(beam.DoFn):
         if self.size >= FLUSH:
             yield from self._flush()
 
-    def _flush(self):
-        out, self.buffer, self.size = list(self.buffer.items()), {}, 0
-        return out
+    def _flush(self) -> list[tuple]:
+        groups, self.buffer, self.size = sorted(self.buffer.items()), {}, 0
+        return write_segments(self.folder, groups) if groups else []
 
     def finish_bundle(self):
         for kv in self._flush():
@@ -67,18 +72,18 @@ class BucketFn(beam.DoFn):
 
 
 class PickFn(BufferingFn):
-    """(bucket, lists of (pair_id, candidate)) -> the kept copy of each pair and the duplicate
-    rejects, sent in batches."""
+    """(bucket, refs of spill segments of (pair_id, candidate)) -> the kept copy of each pair
+    and the duplicate rejects, sent in batches."""
 
     FLOW = "deduplicated"
 
     def process(self, item):
-        _, lists = item
-        # memory: the distinct pairs of one bucket (bounded by `bucket_count`), not the copies;
-        # a site-wide banner repeated millions of times is one entry
+        _, refs = item
+        # memory: the distinct pairs of one bucket (bounded by `bucket_count`) and one segment,
+        # not the copies; a site-wide banner repeated millions of times is one entry
         best: dict[str, tuple] = {}
-        for pairs in lists:
-            for pid, cand in pairs:
+        for ref in refs:
+            for pid, cand in read_segment(ref):
                 old = best.get(pid)
                 if old is None:
                     best[pid] = cand
@@ -98,14 +103,14 @@ class PickFn(BufferingFn):
 class DedupPairs(beam.PTransform):
     """candidates -> (batches of (pair_id, candidate) distinct by (url, text), rejects, stats)."""
 
-    def __init__(self, input_bytes: int = 0):
+    def __init__(self, input_bytes: int, folder: str):
         super().__init__()
-        self.buckets = bucket_count(input_bytes)
+        self.buckets, self.folder = bucket_count(input_bytes), spill_folder(folder, "dedup")
 
     def expand(self, pairs):
         out = (
             pairs
-            | "PairId" >> beam.ParDo(BucketFn(self.buckets))
+            | "PairId" >> beam.ParDo(BucketFn(self.buckets, self.folder))
             | "GroupByBucket" >> beam.GroupByKey()
             | "Pick" >> beam.ParDo(PickFn()).with_outputs(REJECT, STATS, main="pairs")
         )

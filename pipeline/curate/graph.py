@@ -3,8 +3,14 @@
 `build(root, opts, paths, queries_hash, folder, reshuffle, input_bytes)` adds every stage under `root` and
 writes into `folder` (the temporary sibling of the output; `input_bytes`, the inputs' total
 size, sizes the dedup buckets): `manifest/` and `rejects/` parts,
+spill files under `spill.SPILL_DIR` (removed by the driver once the job is done),
 plus `AUX_DIR/stats.json`, the summed partial counts of every stage (`counting`), which the
 driver turns into stats.json, queries_counts.parquet and run.json (`summary`).
+
+Streaming on the local runner: no PCollection that crosses a stage boundary carries candidates
+or pairs, only spill refs, written-file names and partial counts (see `spill`). The stages:
+read + filter + language + dedup's bucketing (+ their reject writers); dedup's pick + match +
+spill of the matched pairs (+ counts, draws); balance + the manifest writer; the commits.
 """
 
 from __future__ import annotations
@@ -36,16 +42,17 @@ def reject_key(row: tuple) -> tuple:
 
 def build(root, opts, paths: list[str], queries_hash: str, folder: str,
           reshuffle: bool = True, input_bytes: int = 0) -> None:
-    pairs, read_rejects, read_stats = root | "Read" >> ReadCandidates(paths, opts, reshuffle)
+    pairs, read_rejects, read_stats = root | "Read" >> ReadCandidates(
+        paths, opts, reshuffle, folder)
     filtered, filter_rejects, filter_stats = pairs | "Normalize" >> FilterTexts(
         opts.min_text_length, opts.max_text_length)
     in_lang, lang_rejects, lang_stats = filtered | "Language" >> IdentifyLanguage(
         opts.languages, opts.lang_threshold, opts.lid_model)
-    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes)
+    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes, folder)
     matched, match_rejects, match_stats = distinct | "Match" >> MatchQueries(opts.queries,
                                                                              queries_hash)
     rows, balance_rejects, balance_stats = matched | "Balance" >> BalancePairs(
-        opts.balance, opts.max_per_query, opts.seed)
+        opts.balance, opts.max_per_query, opts.seed, folder)
 
     _ = rows | "Manifest" >> WriteRows(FileSystems.join(folder, MANIFEST_DIR), ManifestRow,
                                        manifest_key)

@@ -29,7 +29,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from schemas.arrow import schema_with_metadata
 from schemas.layout import tmp_name
 
-ROWS_PER_FILE = 500_000
+ROWS_PER_FILE = 50_000  # rows a writer buffers per file: bounds each writer's memory
 TMP = "_tmp"
 
 

@@ -1,12 +1,14 @@
 """Read stage: input files -> candidate pairs, read rejects and per-file facts.
 
-`ReadCandidates(files, opts)` is a PTransform over the pipeline root. Output: a tuple
-`(pairs, rejects, files)`:
+`ReadCandidates(files, opts, reshuffle, folder)` is a PTransform over the pipeline root.
+Output: a tuple `(pairs, rejects, files)`:
 - pairs: lists of up to `counting.BATCH` candidate tuples (`elements` module), reshuffled
   after reading when `reshuffle` (gzip
   files are not splittable: one file is read by one worker; the Reshuffle spreads its pairs over
   all workers. With many files per worker the files already spread the work, and the dedup
-  GroupByKey redistributes everything after language id, so `--reshuffle auto` skips it);
+  GroupByKey redistributes everything after language id, so `--reshuffle auto` skips it).
+  The Reshuffle moves spill refs, not candidates (`spill`: files under
+  `folder/_spill/read/`), so the runner does not hold the candidates between the stages;
 - rejects: lists of reject tuples (stage `read`), including `unreadable_file` /
   `truncated_file` rows that
   name a file that could not be read to its end (or `BadFileError` under `--fail-on-bad-file`);
@@ -25,6 +27,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.curate.counting import BATCH, STATS, CountingFn
 from pipeline.curate.read.elements import FILE, PAIR, REJECT
 from pipeline.curate.read.files import BadFileError, detect_format, read_file
+from pipeline.curate.spill import LoadFn, SpillFn, spill_folder
 
 __all__ = ["BadFileError", "ReadCandidates", "ReadFileFn", "detect_format", "expand_inputs"]
 log = logging.getLogger("pipeline.curate")
@@ -81,9 +84,10 @@ class ReadFileFn(CountingFn):
 class ReadCandidates(beam.PTransform):
     """Root -> (pairs, rejects, stats) over the given input paths (see the package doc)."""
 
-    def __init__(self, paths: list[str], opts, reshuffle: bool = True):
+    def __init__(self, paths: list[str], opts, reshuffle: bool, folder: str):
         super().__init__()
         self.paths, self.opts, self.reshuffle = list(paths), opts, reshuffle
+        self.folder = spill_folder(folder, "read")
 
     def expand(self, root):
         read = (
@@ -93,5 +97,8 @@ class ReadCandidates(beam.PTransform):
         )
         pairs = read[PAIR]
         if self.reshuffle:
-            pairs = pairs | "Reshuffle" >> beam.Reshuffle()
+            pairs = (pairs
+                     | "Spill" >> beam.ParDo(SpillFn(self.folder))
+                     | "Reshuffle" >> beam.Reshuffle()
+                     | "Load" >> beam.ParDo(LoadFn()))
         return pairs, read[REJECT], read[STATS]

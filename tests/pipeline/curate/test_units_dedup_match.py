@@ -7,6 +7,7 @@ import pickle
 
 from pipeline.curate.dedup import BucketFn, PickFn, bucket_count
 from pipeline.curate.match import MatchFn
+from pipeline.curate.spill import read_segment, write_segments
 from schemas.layout import pair_id
 
 
@@ -14,16 +15,17 @@ def _cand(input_file, page):
     return ("http://img1.test/a.jpg", "two red circles", "alt", page, input_file)
 
 
-def test_pick_keeps_the_smallest_copy_whatever_the_order():
+def test_pick_keeps_the_smallest_copy_whatever_the_order(tmp_path):
     copies = [_cand("b.warc.gz", "http://p/1"), _cand("a.warc.gz", "http://p/9"),
               _cand("a.warc.gz", "http://p/2")]
     pid = pair_id("http://img1.test/a.jpg", "two red circles")
     for order in itertools.permutations(copies):
         fn = PickFn()
         fn.start_bundle()
-        # a bucket's lists (one per sending worker bundle) of (pair_id, candidate)
-        lists = [[(pid, order[0])], [(pid, c) for c in order[1:]]]
-        assert list(fn.process((7, iter(lists)))) == []  # buffered: sent in batches
+        # a bucket's spill segments (one per sending worker flush) of (pair_id, candidate)
+        refs = [ref for _, ref in write_segments(str(tmp_path), [
+            (7, [(pid, order[0])]), (7, [(pid, c) for c in order[1:]])])]
+        assert list(fn.process((7, iter(refs)))) == []  # buffered: sent in batches
         counts = dict(fn.counts)
         out = [o for o in fn.finish_bundle() if getattr(o, "tag", None) != "stats"]
         kept = [o.value for o in out if not hasattr(o, "tag")]
@@ -34,13 +36,16 @@ def test_pick_keeps_the_smallest_copy_whatever_the_order():
         assert fn.counts == {("flow", "deduplicated"): 1, ("reject", "dedup", "duplicate_pair"): 2}
 
 
-def test_bucket_fn_groups_candidates_by_pair_id_bucket():
-    fn = BucketFn(bucket_count(0))
+def test_bucket_fn_spills_candidates_by_pair_id_bucket(tmp_path):
+    fn = BucketFn(bucket_count(0), str(tmp_path))
     fn.start_bundle()
     cands = [_cand("a", f"http://p/{i}") for i in range(3)] + [
         ("http://img1.test/b.jpg", "x", "alt", None, "a")]
     assert list(fn.process(cands)) == []  # buffered until FLUSH or the end of the bundle
-    out = {wv.value[0]: wv.value[1] for wv in fn.finish_bundle()}
+    assert list(tmp_path.iterdir()) == []
+    refs = [wv.value for wv in fn.finish_bundle()]
+    assert len({path for _, (path, _, _) in refs}) == 1  # one spill file, a segment per bucket
+    out = {bucket: read_segment(ref) for bucket, ref in refs}
     pids = [pair_id(c[0], c[1]) for c in cands]
     assert sorted(p for lst in out.values() for p, _ in lst) == sorted(pids)
     assert all(int(p[:8], 16) % 64 == b for b, lst in out.items() for p, _ in lst)

@@ -1,0 +1,100 @@
+"""Spill files: how curate keeps candidates and pairs out of the runner's memory.
+
+A local Beam runner (the FnApiRunner, our default) holds every PCollection that crosses a stage
+boundary (a GroupByKey's input, a ParDo's main input waiting for a side input) in its own
+memory until the next stage runs. So the stages never send candidates or pairs across a
+boundary: the producing stage writes them to a spill file and sends a *reference*
+`(path, offset, length)` (a few dozen bytes); the consuming stage reads the referenced segment
+back. What crosses a boundary is then proportional to the number of spill segments, not to the
+number of candidates, and every worker holds at most one buffer (`SpillFn`) or one segment at
+a time. On Dataflow, where shuffles stream through the shuffle service, this costs one extra
+write and read of the data through the temporary folder; it is the price of constant memory
+on the local runner.
+
+Layout: `<folder>/_spill/<kind>/<uuid>.pkl`, `folder` the job's temporary output folder (any
+filesystem Beam knows). A file is a run of pickled lists (one segment per list). Each attempt
+of a bundle writes new files under fresh names; the files of a failed or retried attempt are
+never referenced (Beam drops that attempt's outputs) and go when the folder is discarded
+(`cli`: before the output folder is moved into place; a killed run's whole temporary folder is
+removed by the next run, `finalize.discard_stale`). Pickle is safe here: the job reads back only
+files it wrote itself into its own temporary folder.
+
+Element types: `SpillFn` lists (batches) in -> refs out; `LoadFn` refs in -> lists of at most
+`counting.BATCH` elements out.
+"""
+
+from __future__ import annotations
+
+import pickle
+import uuid
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.curate.counting import BATCH, in_window
+
+SPILL_DIR = "_spill"
+SPILL_ROWS = 20_000  # elements a SpillFn buffers before writing a file: bounds its memory
+
+
+def spill_folder(folder: str, kind: str) -> str:
+    return FileSystems.join(folder, SPILL_DIR, kind)
+
+
+def write_segments(folder: str, groups) -> list[tuple]:
+    """Write each (key, list) of `groups` as one segment of a new file in `folder`; returns
+    `(key, (path, offset, length))` per segment, in the order given."""
+    path = FileSystems.join(folder, f"{uuid.uuid4().hex}.pkl")
+    out, offset = [], 0
+    with FileSystems.create(path) as f:
+        for key, values in groups:
+            data = pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
+            f.write(data)
+            out.append((key, (path, offset, len(data))))
+            offset += len(data)
+    return out
+
+
+def read_segment(ref: tuple) -> list:
+    """The list a `(path, offset, length)` reference names."""
+    path, offset, length = ref
+    with FileSystems.open(path) as f:
+        f.seek(offset)
+        data = f.read(length)
+    if len(data) != length:
+        raise OSError(f"spill file {path} ends before {offset + length} bytes")
+    return pickle.loads(data)
+
+
+class SpillFn(beam.DoFn):
+    """Lists (batches) of any picklable elements -> refs of spill files holding them, one file
+    per `rows` buffered elements (and one for the rest at the end of the bundle)."""
+
+    def __init__(self, folder: str, rows: int = SPILL_ROWS):
+        self.folder, self.rows = folder, rows
+
+    def start_bundle(self):
+        self.buffer = []
+
+    def process(self, batch: list):
+        self.buffer.extend(batch)
+        if len(self.buffer) >= self.rows:
+            yield self._flush()
+
+    def _flush(self) -> tuple:
+        values, self.buffer = self.buffer, []
+        [(_, ref)] = write_segments(self.folder, [(None, values)])
+        return ref
+
+    def finish_bundle(self):
+        if self.buffer:
+            yield in_window(self._flush())
+
+
+class LoadFn(beam.DoFn):
+    """A spill ref -> the elements it holds, as lists of at most `BATCH`."""
+
+    def process(self, ref: tuple):
+        values = read_segment(ref)
+        for i in range(0, len(values), BATCH):
+            yield values[i:i + BATCH]
