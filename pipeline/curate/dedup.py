@@ -4,10 +4,10 @@
 of `(pair_id, candidate)` out, one per distinct (url, text), `pair_id =
 schemas.layout.pair_id(url, text)`. Grouped by a bucket of the pair id (`bucket_count` buckets
 from the input size). The candidates never cross the shuffle themselves (`spill`): each worker
-buffers up to `FLUSH` candidates, writes them to one spill file under `folder/_spill/dedup/`,
+buffers up to `flush_size` candidates, writes them to one spill file under `folder/_spill/dedup/`,
 one segment per bucket, and sends only `(bucket, ref)`; the GroupByKey groups refs, and Pick
 reads one bucket's segments back. Memory: the runner holds refs (~100 bytes per bucket per
-flush); a worker holds one `FLUSH` buffer, or one bucket's distinct pairs (bounded by
+flush); a worker holds one such buffer, or one bucket's distinct pairs (bounded by
 `bucket_count`) plus one segment. The copy kept is the smallest by
 (input_file, page_url, text_source), so the choice does not depend on grouping order, runner or
 worker count. Every other copy is a `duplicate_pair` reject (batches, tagged `rejects`).
@@ -34,6 +34,7 @@ def _order(cand: tuple) -> tuple:
 
 BUCKET_BYTES = 4 << 20   # input bytes per dedup bucket: bounds the pairs one bucket holds
 FLUSH = 20_000           # candidates a worker buffers before spilling its buckets to a file
+SEGMENT_MIN = 50         # ... but at least this many per bucket on average (see flush_size)
 
 
 def bucket_count(input_bytes: int) -> int:
@@ -42,13 +43,22 @@ def bucket_count(input_bytes: int) -> int:
     return max(64, -(-input_bytes // BUCKET_BYTES))
 
 
+def flush_size(buckets: int) -> int:
+    """Candidates buffered per spill file: `FLUSH`, or `SEGMENT_MIN` per bucket when there are
+    more than 400 buckets (inputs over ~1.6 GB). The refs sent to the shuffle number
+    candidates / flush_size x buckets: a fixed flush size would make them grow with the square
+    of the input (and the segments shrink to a few candidates each); this keeps them linear, at
+    the cost of a worker buffer that grows by ~50 candidates per 4 MB of input past 1.6 GB."""
+    return max(FLUSH, SEGMENT_MIN * buckets)
+
+
 class BucketFn(beam.DoFn):
-    """Batches of candidates -> (bucket, ref): every `FLUSH` candidates (and at the end of the
+    """Batches of candidates -> (bucket, ref): every `flush_size` candidates (and at the end of the
     bundle) the buffered ones go to one spill file in `folder`, one segment of
     [(pair_id, candidate), ...] per bucket, and one (bucket, ref) per segment goes on."""
 
     def __init__(self, buckets: int, folder: str):
-        self.buckets, self.folder = buckets, folder
+        self.buckets, self.folder, self.flush = buckets, folder, flush_size(buckets)
 
     def start_bundle(self):
         self.buffer, self.size = {}, 0
@@ -59,7 +69,7 @@ class BucketFn(beam.DoFn):
             pid = pair_id(cand[0], cand[1])
             buffer.setdefault(int(pid[:8], 16) % buckets, []).append((pid, cand))
         self.size += len(batch)
-        if self.size >= FLUSH:
+        if self.size >= self.flush:
             yield from self._flush()
 
     def _flush(self) -> list[tuple]:
