@@ -34,7 +34,7 @@ def _order(cand: tuple) -> tuple:
 
 BUCKET_BYTES = 4 << 20   # input bytes per dedup bucket: bounds the pairs one bucket holds
 FLUSH = 20_000           # candidates a worker buffers before spilling its buckets to a file
-SEGMENT_MIN = 50         # ... but at least this many per bucket on average (see flush_size)
+SEGMENT_MIN = 25         # ... but at least this many per bucket on average (see flush_size)
 
 
 def bucket_count(input_bytes: int) -> int:
@@ -45,10 +45,10 @@ def bucket_count(input_bytes: int) -> int:
 
 def flush_size(buckets: int) -> int:
     """Candidates buffered per spill file: `FLUSH`, or `SEGMENT_MIN` per bucket when there are
-    more than 400 buckets (inputs over ~1.6 GB). The refs sent to the shuffle number
+    more than 800 buckets (inputs over ~3.2 GB). The refs sent to the shuffle number
     candidates / flush_size x buckets: a fixed flush size would make them grow with the square
     of the input (and the segments shrink to a few candidates each); this keeps them linear, at
-    the cost of a worker buffer that grows by ~50 candidates per 4 MB of input past 1.6 GB."""
+    the cost of a worker buffer that grows by 25 candidates per 4 MB of input past 3.2 GB."""
     return max(FLUSH, SEGMENT_MIN * buckets)
 
 

@@ -50,8 +50,8 @@ def test_bucket_fn_spills_candidates_by_pair_id_bucket(tmp_path):
     assert sorted(p for lst in out.values() for p, _ in lst) == sorted(pids)
     assert all(int(p[:8], 16) % 64 == b for b, lst in out.items() for p, _ in lst)
     assert bucket_count(10 << 30) == 2560 and bucket_count(1) == 64
-    # segments stay ~50 candidates or more, so the refs grow linearly with the input
-    assert flush_size(64) == FLUSH and flush_size(2560) == 50 * 2560
+    # segments stay ~25 candidates or more, so the refs grow linearly with the input
+    assert flush_size(64) == FLUSH and flush_size(2560) == 25 * 2560
 
 
 def test_match_builds_the_matcher_once_per_process(tmp_path):
