@@ -27,8 +27,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
+from queries.columnar import ColumnarIndex
+
 PADDED = (",", ".", ";", ":", "?", "!", "`")
 TO_SPACE = ("\t", "\n", "\r")
+COLUMNAR_MIN_TEXTS = 64        # smaller batches: the per-text path (numpy's fixed costs)
+CHUNK_TEXTS = 8192             # texts per columnar pass
+CHUNK_CHARS = 1 << 22          # characters per columnar pass (arrays ~40 bytes per character)
 
 
 def pad_text(text: str) -> str:
@@ -51,8 +58,10 @@ class QueryMatcher:
         # starting with those two tokens): one lookup per adjacent pair of the text.
         self._pairs: dict[tuple[str, str], tuple[str | None, tuple[tuple[str, ...], ...]]] = {}
         self._size = 0
-        for entry in dict.fromkeys(entries):
+        distinct = list(dict.fromkeys(entries))
+        for entry in distinct:
             self._add(entry)
+        self._columnar = ColumnarIndex(distinct)
 
     def _add(self, entry: str) -> None:
         self._size += 1
@@ -82,8 +91,23 @@ class QueryMatcher:
         return sorted(found)
 
     def match_batch(self, texts: Iterable[str]) -> list[list[str]]:
-        """`match` over many texts, in order."""
-        return [self.match(t) for t in texts]
+        """`match` over many texts, in order: column-wise (`queries.columnar`) in chunks."""
+        texts = texts if isinstance(texts, list) else list(texts)
+        if len(texts) < COLUMNAR_MIN_TEXTS or not self._columnar.usable:
+            return [self.match(t) for t in texts]
+        lengths = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)))
+        out: list[list[str]] = []
+        start = 0
+        while start < len(texts):
+            base = lengths[start - 1] if start else 0
+            stop = int(np.searchsorted(lengths, base + CHUNK_CHARS, side="right"))
+            stop = min(max(stop, start + 1), start + CHUNK_TEXTS)
+            if stop == start + 1 and lengths[start] - base > CHUNK_CHARS:
+                out.append(self.match(texts[start]))  # one very long text
+            else:
+                out.extend(self._columnar.match_batch(texts[start:stop]))
+            start = stop
+        return out
 
     def _add_pair_hits(self, tokens: list[str], hits, found: set[str]) -> None:
         check_longer = False
