@@ -1,8 +1,9 @@
 """Match stage: which query-list entries a pair's text contains (`queries.matcher`).
 
 `MatchQueries` (PTransform): batches (lists) of `(pair_id, candidate)` in; batches of
-`(pair_id, candidate, queries)` out with `queries` the sorted tuple of matched entries (the
-matched pairs are materialized for the balance step: batches make that round trip cheap).
+`(pair_id, candidate, queries)` out with `queries` the sorted tuple of matched entries (fused
+with dedup's pick before it and the balance step's spill writer after it: the pairs stay in
+the worker).
 Rejects (batches; stage `match`, tagged `rejects`): `no_match`. The query list is read through Beam's FileSystems (local, gs://, ...) and the
 matcher built once per worker process (`Shared`), never pickled with the DoFn.
 """
