@@ -26,27 +26,30 @@ padded character next to others, e.g. "U.S.") are left out, with their entries: 
 never match under the rule. If two of the list's tokens share a key (for every base tried),
 `ColumnarIndex.usable` is False and the caller keeps its per-text path.
 """
-
 from __future__ import annotations
 
 import re
+from itertools import count, repeat
 
 import numpy as np
 
-PADDED = ",.;:?!`"
-SPACE_LIKE = " \t\n\r"
-_OTHER, _SPACE, _PUNCT = 0, 1, 2
-_CLASS = np.zeros(0x110000, np.uint8)  # by code point (1.1 MB; only its first lines stay hot)
-_CLASS[[ord(c) for c in SPACE_LIKE]] = _SPACE
-_CLASS[[ord(c) for c in PADDED]] = _PUNCT
-_U64 = np.uint64
-_LEN_MIX = _U64(0xC2B2AE3D27D4EB4F)
-_SLOT_MIX = _U64(0x9E3779B97F4A7C15)
+from queries.arrays import (
+    U64,
+    KeyTable,
+    Powers,
+    code_points,
+    field_keys,
+    pad_batch,
+    same_text,
+    words,
+)
+
 INLINE_WORDS = 4  # code points 0-7 of a token live in its table row (a 64-byte line)
-_LONGER, _RANK = _U64(1 << 62), _U64((1 << 62) - 1)
+_LONGER, _RANK = U64(1 << 62), U64((1 << 62) - 1)
 BASES = (0x100000001B3, 0x5BD1E9955BD1E995, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
 # a token no padded field can equal: a space-like character, or a padded one next to another
 _UNMATCHABLE = re.compile(r"[\t\n\r]|[^ ][,.;:?!`]|[,.;:?!`][^ ]")
+_UNMATCHABLE_LINES = re.compile(r"[\t\r]|[^ \n][,.;:?!`]|[,.;:?!`][^ \n]")
 
 
 def matchable(entry: str) -> bool:
@@ -54,119 +57,17 @@ def matchable(entry: str) -> bool:
     return _UNMATCHABLE.search(entry) is None
 
 
-
-class Powers:
-    """base^i and base^-i (mod 2^64) for i < n, grown on demand."""
-
-    def __init__(self, base: int):
-        self.base, self.inverse = base, pow(base, -1, 1 << 64)
-        self.up = self.down = np.ones(1, _U64)
-
-    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.up) < n:
-            size = max(n, 2 * len(self.up))
-            self.up, self.down = self._series(self.base, size), self._series(self.inverse, size)
-        return self.up, self.down
-
-    @staticmethod
-    def _series(factor: int, n: int) -> np.ndarray:
-        out = np.full(n, factor, _U64)
-        out[0] = 1
-        return np.cumprod(out, out=out)  # wraps mod 2^64, as intended
-
-
-def field_keys(cp: np.ndarray, start: np.ndarray, length: np.ndarray,
-               powers: Powers) -> np.ndarray:
-    """Key of each field cp[start:start+length]: polynomial hash mod 2^64 mixed with length."""
-    up, down = powers.get(len(cp) + 1)
-    prefix = np.zeros(len(cp) + 1, _U64)
-    np.cumsum(cp.astype(_U64) * up[: len(cp)], out=prefix[1:])
-    with np.errstate(over="ignore"):
-        return ((prefix[start + length] - prefix[start]) * down[start]
-                + length.astype(_U64) * _LEN_MIX)
-
-
-class KeyTable:
-    """Open addressing with linear probing over rows of uint64: [key, value + 1 (0: empty),
-    payload...]. A lookup reads one row, so a key, its value and its payload share a cache
-    line (the table is a numpy array of a few MB or more: huge pages, no TLB misses)."""
-
-    def __init__(self, keys: np.ndarray, values: np.ndarray, payload: np.ndarray | None = None):
-        self.bits = max(4, int(2 * len(keys)).bit_length())  # load 0.25-0.5
-        size = 1 << self.bits
-        width = 2 if payload is None else 2 + payload.shape[1]
-        self.rows = np.zeros((size, width), _U64)
-        slots, todo = self._slots(keys), np.arange(len(keys))
-        while len(todo):  # place what lands on a free slot (first claimant wins), move the rest on
-            s = slots[todo]
-            free = self.rows[s, 1] == 0
-            _, first = np.unique(s[free], return_index=True)
-            won = todo[free][first]
-            at = slots[won]
-            self.rows[at, 0], self.rows[at, 1] = keys[won], values[won].astype(_U64) + _U64(1)
-            if payload is not None:
-                self.rows[at, 2:] = payload[won]
-            todo = np.setdiff1d(todo, won, assume_unique=True)
-            slots[todo] = (slots[todo] + 1) & (size - 1)
-
-    def _slots(self, keys: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return ((keys * _SLOT_MIX) >> _U64(64 - self.bits)).astype(np.int64)
-
-    def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(whether each key is present, the row of each key: its own where present)."""
-        slots, mask = self._slots(keys), len(self.rows) - 1
-        rows = self.rows[slots]
-        todo = np.flatnonzero((rows[:, 0] != keys) & (rows[:, 1] != 0))
-        while len(todo):  # an occupied slot with another key: probe the next one
-            slots[todo] = (slots[todo] + 1) & mask
-            rows[todo] = self.rows[slots[todo]]
-            todo = todo[(rows[todo, 0] != keys[todo]) & (rows[todo, 1] != 0)]
-        return (rows[:, 0] == keys) & (rows[:, 1] != 0), rows
-
-    def get(self, keys: np.ndarray) -> np.ndarray:
-        """The value of each key, -1 where absent."""
-        present, rows = self.probe(keys)
-        return np.where(present, rows[:, 1].astype(np.int64) - 1, -1)
-
-
-def code_points(texts: list[str]) -> np.ndarray:
-    """The texts, each followed by one space, as one array of code points."""
-    joined = " ".join(texts) + " "
-    return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
-
-
-def pad_batch(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Padded code points, and where each input character's last slot landed."""
-    cls = _CLASS[cp]
-    punct = (cls == _PUNCT).astype(np.int64)
-    end = np.cumsum(1 + 2 * punct)
-    padded = np.full(int(end[-1]), 32, np.uint32)
-    keep = cls != _SPACE
-    padded[(end - 1 - punct)[keep]] = cp[keep]
-    return padded, end
-
-
-def words(cp: np.ndarray) -> np.ndarray:
-    """64-bit words, aligned: words(cp)[i] holds code points i and i + 1."""
-    return cp[:-1].astype(np.uint64) | (cp[1:].astype(np.uint64) << np.uint64(32))
-
-
-def same_text(a_words: np.ndarray, a_start: np.ndarray, b_words: np.ndarray,
-              b_start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """a[a_start:+length] == b[b_start:+length] per segment, two code points per step (`words`).
-
-    Both arrays have a space right after every segment, so a segment of odd length compares
-    that space on both sides in its last step: equal by construction, no masking needed."""
-    same = np.ones(len(length), bool)
-    todo = np.flatnonzero(length > 0)
-    a_at, b_at, left = a_start[todo], b_start[todo], length[todo]
-    while len(todo):
-        equal = a_words[a_at] == b_words[b_at]
-        same[todo[~equal]] = False
-        more = equal & (left > 2)
-        todo, a_at, b_at, left = todo[more], a_at[more] + 2, b_at[more] + 2, left[more] - 2
-    return same
+def matchable_mask(entries: list[str]) -> np.ndarray:
+    """`matchable` of each entry, from one scan of the entries joined by newlines."""
+    joined = "\n".join(entries)
+    if joined.count("\n") != max(len(entries) - 1, 0):  # an entry holds a newline
+        return np.fromiter(map(matchable, entries), bool, len(entries))
+    lengths = np.fromiter(map(len, entries), np.int64, len(entries))
+    starts = np.cumsum(lengths + 1) - (lengths + 1)
+    bad = [m.start() for m in _UNMATCHABLE_LINES.finditer(joined)]
+    mask = np.ones(len(entries), bool)
+    mask[np.searchsorted(starts, bad, side="right") - 1] = False
+    return mask
 
 
 class ColumnarIndex:
@@ -179,32 +80,44 @@ class ColumnarIndex:
     """
 
     def __init__(self, entries: list[str], bases: tuple[int, ...] = BASES):
-        self.entries = np.array(sorted(entries), dtype=object)  # rank = Python string order
-        vocab: dict[str, int] = {}
-        tokenized = [(rank, [vocab.setdefault(t, len(vocab)) for t in e.split(" ")])
-                     for rank, e in enumerate(self.entries.tolist()) if matchable(e)]
+        ordered = sorted(entries)
+        self.entries = np.array(ordered, dtype=object)  # rank = Python string order
+        ranks = np.flatnonzero(matchable_mask(ordered))
+        kept = self.entries[ranks].tolist()
+        counts = np.fromiter(map(str.count, kept, repeat(" ")), np.int64, len(kept)) + 1
+        tokens = " ".join(kept).split(" ") if kept else []
+        vocab = dict(zip(dict.fromkeys(tokens), count()))  # token -> id, by first appearance
         self.unknown = len(vocab)  # the id of every field that is no token of the list
-        info = self._index_prefixes(tokenized)
+        ids = np.fromiter(map(vocab.__getitem__, tokens), np.int64, len(tokens))
+        info = self._index_prefixes(ids, counts, ranks)
         self._index_tokens(list(vocab), info[: self.unknown], bases)
 
-    def _index_prefixes(self, tokenized: list[tuple[int, list[int]]]) -> np.ndarray:
-        """Builds `children`; returns every node's info."""
+    def _index_prefixes(self, ids: np.ndarray, counts: np.ndarray, ranks: np.ndarray):
+        """Builds `children` one level (prefix length) at a time; returns every node's info.
+        `ids`: the entries' token ids, end to end; `counts`: tokens per entry."""
         stride = self.stride = self.unknown + 1
-        children: dict[int, int] = {}
-        rank, longer = {}, set()
-        for r, ids in tokenized:
-            node = ids[0]
-            for tok in ids[1:]:
-                longer.add(node)
-                node = children.setdefault(node * stride + tok, stride + len(children))
-            rank[node] = r
-        info = np.zeros(stride + len(children), _U64)
-        info[np.fromiter(rank, np.int64, len(rank))] = np.fromiter(rank.values(), _U64,
-                                                                    len(rank)) + _U64(1)
-        info[np.fromiter(longer, np.int64, len(longer))] |= _LONGER
-        child = np.fromiter(children.values(), np.int64, len(children))
-        payload = np.stack([info[child], np.zeros(len(child), _U64)], axis=1)
-        self.children = KeyTable(np.fromiter(children, _U64, len(children)), child, payload)
+        first = np.cumsum(counts) - counts
+        spelled = [(ids[first[counts == 1]], ranks[counts == 1])]  # (node, entry rank)
+        entry = np.flatnonzero(counts > 1)
+        node = ids[first[entry]]
+        longer, keys, level = [node], [], 1
+        while len(entry):
+            key, child = np.unique(node * stride + ids[first[entry] + level], return_inverse=True)
+            child += stride + sum(map(len, keys))
+            keys.append(key)
+            level += 1
+            ends = counts[entry] == level
+            spelled.append((child[ends], ranks[entry[ends]]))
+            entry, node = entry[~ends], child[~ends]
+            longer.append(node)
+        info = np.zeros(stride + sum(map(len, keys)), U64)
+        for nodes, rank in spelled:
+            info[nodes] = rank.astype(U64) + U64(1)
+        info[np.concatenate(longer)] |= _LONGER
+        child = np.arange(stride, len(info))
+        payload = np.stack([info[stride:], np.zeros(len(child), U64)], axis=1)
+        self.children = KeyTable(np.concatenate(keys or [np.zeros(0, np.int64)]).astype(U64),
+                                 child, payload)
         return info
 
     def _index_tokens(self, tokens: list[str], info: np.ndarray, bases: tuple[int, ...]) -> None:
@@ -216,10 +129,11 @@ class ColumnarIndex:
             self.powers = Powers(base)
             keys = field_keys(code_points(tokens), self.token_start, self.token_length,
                               self.powers)
-            if len(np.unique(keys)) == len(keys):
+            ordered = np.sort(keys)
+            if not (ordered[1:] == ordered[:-1]).any():
                 self.usable = True
-                ids = np.arange(len(keys), dtype=_U64)
-                payload = np.concatenate([self.token_length.astype(_U64)[:, None],
+                ids = np.arange(len(keys), dtype=U64)
+                payload = np.concatenate([self.token_length.astype(U64)[:, None],
                                           info[:, None], self._inline()], axis=1)
                 self.tokens = KeyTable(keys, ids, payload)
                 return
@@ -228,7 +142,7 @@ class ColumnarIndex:
         """Per token: its first `INLINE_WORDS` words (zeros past its end)."""
         step = 2 * np.arange(INLINE_WORDS)
         at = np.minimum(self.token_start[:, None] + step, len(self.token_words) - 1)
-        return np.where(step < self.token_length[:, None], self.token_words[at], _U64(0))
+        return np.where(step < self.token_length[:, None], self.token_words[at], U64(0))
 
     def match_batch(self, texts: list[str]) -> list[list[str]]:
         """For each text, the sorted distinct entries it contains (`QueryMatcher.match`)."""
@@ -251,7 +165,7 @@ class ColumnarIndex:
         """Per field of the padded texts: token id (`unknown` if none), its info, text, and
         fields left in its text after it."""
         cp = code_points(texts)
-        padded, end = pad_batch(cp)
+        padded, punct = pad_batch(cp)
         spaces = np.flatnonzero(padded == 32)
         start = np.zeros(len(spaces), np.int64)
         start[1:] = spaces[:-1] + 1
@@ -259,7 +173,8 @@ class ColumnarIndex:
         ids, info = self._token_ids(padded, start, length)
         # each text's last field ends at the space that follows the text
         lens = np.fromiter(map(len, texts), np.int64, len(texts))
-        last = np.searchsorted(spaces, end[np.cumsum(lens + 1) - 1] - 1)
+        after = np.cumsum(lens + 1) - 1  # the space after each text, in `cp`
+        last = np.searchsorted(spaces, after + 2 * np.searchsorted(punct, after))
         row = np.repeat(np.arange(len(texts)), np.diff(last, prepend=-1))
         return ids, info, row, last[row] - np.arange(len(spaces))
 
@@ -272,14 +187,14 @@ class ColumnarIndex:
         step = 2 * np.arange(INLINE_WORDS)
         at = np.minimum(start[:, None] + step, len(text_words) - 1)
         inline_same = (text_words[at] == rows[:, 4:]) | (step >= length[:, None])
-        same = present & (rows[:, 2] == length.astype(_U64)) & inline_same.all(axis=1)
+        same = present & (rows[:, 2] == length.astype(U64)) & inline_same.all(axis=1)
         tok = rows[:, 1].astype(np.int64) - 1
         past = np.flatnonzero(same & (length > 2 * INLINE_WORDS))
         if len(past):
             skip = 2 * INLINE_WORDS
             same[past] = same_text(text_words, start[past] + skip, self.token_words,
                                    self.token_start[tok[past]] + skip, length[past] - skip)
-        return np.where(same, tok, self.unknown), np.where(same, rows[:, 3], _U64(0))
+        return np.where(same, tok, self.unknown), np.where(same, rows[:, 3], U64(0))
 
     def _runs(self, ids: np.ndarray, info: np.ndarray, row: np.ndarray, left: np.ndarray):
         """(texts, ranks) of every entry spelled by a run of fields, one level per length."""
@@ -289,7 +204,7 @@ class ColumnarIndex:
         pos = np.flatnonzero(((info & _LONGER) != 0) & (left >= 1))
         node, step = ids[pos], 1
         while len(pos):
-            present, found = self.children.probe((node * self.stride + ids[pos + step]).astype(_U64))
+            present, found = self.children.probe((node * self.stride + ids[pos + step]).astype(U64))
             pos, found = pos[present], found[present]
             child, info = found[:, 1].astype(np.int64) - 1, found[:, 2]
             rank = (info & _RANK).astype(np.int64) - 1

@@ -14,13 +14,13 @@ padded apart in the text, not in the entry).
 
 Why it is fast: after steps 1-3 every space in the padded text is a boundary, so
 `" " + e + " "` occurs exactly when the space-separated tokens of `e` occur as a
-contiguous run of the text's tokens (`text.split(" ")`, empty tokens included).
-Matching is then set intersection: one-token entries against the text's tokens,
-two-token entries against its token bigrams, longer entries checked from their
-first two tokens. That is less work per text than scanning every character
-through an Aho-Corasick automaton, with exactly the same answers. (A column-wise
-pyarrow variant of `match_batch` that probed each distinct token once per batch
-was measured slower than this per-text path and removed; see bench/RESULTS.md.)
+contiguous run of the text's tokens (`text.split(" ")`, empty tokens included). So
+matching is a lookup per token and per run of tokens, not a scan of every character
+through an Aho-Corasick automaton, with exactly the same answers. `match` does it per
+text with Python sets (one-token entries against the tokens, two-token entries against
+adjacent pairs, longer ones checked from their first two tokens); `match_batch` does it
+for a whole batch in numpy (`queries.columnar`: no Python object per token, one cache
+line per token lookup), falling back to `match` for small batches and very long texts.
 """
 
 from __future__ import annotations

@@ -85,3 +85,9 @@ def test_key_table_probes_past_collisions():
     assert table.get(probe).tolist() == [3, 0, -1, 2, -1, 4]
     present, rows = table.probe(probe)
     assert rows[present, 2:].tolist() == [[6, 7], [0, 1], [4, 5], [8, 9]]
+
+
+@pytest.mark.parametrize("entries", [[], ["U.S.", "x\ty", "dog,"], ["\n", "a\nb", "dog"]])
+def test_empty_and_unmatchable_lists(entries):
+    texts = ["U.S. dog, x\ty", "dog", "", "a\nb dog"] * 30
+    assert QueryMatcher(entries).match_batch(texts) == [reference_match(entries, t) for t in texts]
