@@ -44,6 +44,7 @@ from queries.arrays import (
     words,
 )
 
+TOKEN_LOAD = 0.5  # most fields are tokens of the list: probes end at their first slot
 INLINE_WORDS = 4  # code points 0-7 of a token live in its table row (a 64-byte line)
 _LONGER, _RANK = U64(1 << 62), U64((1 << 62) - 1)
 BASES = (0x100000001B3, 0x5BD1E9955BD1E995, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
@@ -116,8 +117,9 @@ class ColumnarIndex:
         info[np.concatenate(longer)] |= _LONGER
         child = np.arange(stride, len(info))
         payload = np.stack([info[stride:], np.zeros(len(child), U64)], axis=1)
+        # mostly asked for absent keys, which its filter answers: a fuller table costs little
         self.children = KeyTable(np.concatenate(keys or [np.zeros(0, np.int64)]).astype(U64),
-                                 child, payload)
+                                 child, payload, max_load=0.75)
         return info
 
     def _index_tokens(self, tokens: list[str], info: np.ndarray, bases: tuple[int, ...]) -> None:
@@ -135,7 +137,8 @@ class ColumnarIndex:
                 ids = np.arange(len(keys), dtype=U64)
                 payload = np.concatenate([self.token_length.astype(U64)[:, None],
                                           info[:, None], self._inline()], axis=1)
-                self.tokens = KeyTable(keys, ids, payload)
+                self.tokens = KeyTable(keys, ids, payload, max_load=TOKEN_LOAD)
+                self.powers = Powers(base)  # drop the build's long series: chunks grow their own
                 return
 
     def _inline(self) -> np.ndarray:
@@ -204,8 +207,9 @@ class ColumnarIndex:
         pos = np.flatnonzero(((info & _LONGER) != 0) & (left >= 1))
         node, step = ids[pos], 1
         while len(pos):
-            present, found = self.children.probe((node * self.stride + ids[pos + step]).astype(U64))
-            pos, found = pos[present], found[present]
+            at, found = self.children.probe_filtered((node * self.stride
+                                                      + ids[pos + step]).astype(U64))
+            pos = pos[at]
             child, info = found[:, 1].astype(np.int64) - 1, found[:, 2]
             rank = (info & _RANK).astype(np.int64) - 1
             rows.append(row[pos[rank >= 0]])

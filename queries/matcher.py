@@ -35,7 +35,7 @@ PADDED = (",", ".", ";", ":", "?", "!", "`")
 TO_SPACE = ("\t", "\n", "\r")
 COLUMNAR_MIN_TEXTS = 64        # smaller batches: the per-text path (numpy's fixed costs)
 CHUNK_TEXTS = 8192             # texts per columnar pass
-CHUNK_CHARS = 1 << 22          # characters per columnar pass (arrays ~40 bytes per character)
+CHUNK_CHARS = 1 << 20          # characters per columnar pass (arrays ~60 bytes per character)
 
 
 def pad_text(text: str) -> str:
@@ -53,35 +53,35 @@ class QueryMatcher:
     """Matches texts against a fixed list of entries; build once, reuse across texts."""
 
     def __init__(self, entries: Iterable[str]):
-        self._unigrams: set[str] = set()
+        self._columnar = ColumnarIndex(list(dict.fromkeys(entries)))
+        # the per-text path's tables, built on first use (a batch job may never need them):
+        self._unigrams: set[str] | None = None
         # (token, token) -> (the two-token entry or None, token tuples of longer entries
         # starting with those two tokens): one lookup per adjacent pair of the text.
         self._pairs: dict[tuple[str, str], tuple[str | None, tuple[tuple[str, ...], ...]]] = {}
-        self._size = 0
-        distinct = list(dict.fromkeys(entries))
-        for entry in distinct:
-            self._add(entry)
-        self._columnar = ColumnarIndex(distinct)
 
-    def _add(self, entry: str) -> None:
-        self._size += 1
-        tokens = tuple(entry.split(" "))
-        if len(tokens) == 1:
-            self._unigrams.add(entry)
-            return
-        key = tokens[:2]
-        two, longer = self._pairs.get(key, (None, ()))
-        if len(tokens) == 2:
-            two = entry
-        else:
-            longer = (*longer, tokens)
-        self._pairs[key] = (two, longer)
+    def _build_per_text(self) -> None:
+        unigrams: set[str] = set()
+        for entry in self._columnar.entries.tolist():
+            tokens = tuple(entry.split(" "))
+            if len(tokens) == 1:
+                unigrams.add(entry)
+                continue
+            two, longer = self._pairs.get(tokens[:2], (None, ()))
+            if len(tokens) == 2:
+                two = entry
+            else:
+                longer = (*longer, tokens)
+            self._pairs[tokens[:2]] = (two, longer)
+        self._unigrams = unigrams
 
     def __len__(self) -> int:
-        return self._size
+        return len(self._columnar.entries)
 
     def match(self, text: str) -> list[str]:
         """The distinct entries `text` contains, sorted."""
+        if self._unigrams is None:
+            self._build_per_text()
         tokens = pad_text(text).split(" ")
         found = self._unigrams.intersection(tokens)
         if len(tokens) > 1:
