@@ -39,13 +39,12 @@ class MatchFn(CountingFn):
     def setup(self):
         path = self.queries_path
         holder = self._shared.acquire(lambda: _Matcher(path), tag=f"q:{self.queries_hash}")
-        self.match = holder.matcher.match
+        self.match_batch = holder.matcher.match_batch
 
     def process(self, batch: list):
         kept, rejects = [], []
-        match = self.match
-        for pid, cand in batch:
-            found = match(cand[1])
+        # the whole batch at once: the matcher's column-wise path (queries.columnar)
+        for (pid, cand), found in zip(batch, self.match_batch([c[1] for _, c in batch])):
             if found:
                 kept.append((pid, cand, tuple(found)))
             else:

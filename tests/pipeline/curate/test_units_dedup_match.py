@@ -63,7 +63,7 @@ def test_match_builds_the_matcher_once_per_process(tmp_path):
     for fn in fns:
         fn.setup()
         fn.start_bundle()
-    assert fns[0].match.__self__ is fns[1].match.__self__  # one shared matcher
+    assert fns[0].match_batch.__self__ is fns[1].match_batch.__self__  # one shared matcher
     out = list(fns[0].process([("p1", ("u", "two red circles", "alt", None, "f")),
                                ("p2", ("u", "a hot dogs stand", "alt", None, "f"))]))
     matched, no = out  # one batch of matches, one tagged batch of rejects
