@@ -33,7 +33,7 @@ from queries.columnar import ColumnarIndex
 
 PADDED = (",", ".", ";", ":", "?", "!", "`")
 TO_SPACE = ("\t", "\n", "\r")
-COLUMNAR_MIN_TEXTS = 64        # smaller batches: the per-text path (numpy's fixed costs)
+COLUMNAR_MIN_TEXTS = 64        # smaller batches: the per-text path if built (numpy's fixed costs)
 CHUNK_TEXTS = 8192             # texts per columnar pass
 CHUNK_CHARS = 1 << 20          # characters per columnar pass (arrays ~60 bytes per character)
 
@@ -93,7 +93,8 @@ class QueryMatcher:
     def match_batch(self, texts: Iterable[str]) -> list[list[str]]:
         """`match` over many texts, in order: column-wise (`queries.columnar`) in chunks."""
         texts = texts if isinstance(texts, list) else list(texts)
-        if len(texts) < COLUMNAR_MIN_TEXTS or not self._columnar.usable:
+        small = len(texts) < COLUMNAR_MIN_TEXTS and self._unigrams is not None
+        if small or not self._columnar.usable:  # small: only once `match` built its tables
             return [self.match(t) for t in texts]
         lengths = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)))
         out: list[list[str]] = []

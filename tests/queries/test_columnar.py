@@ -91,3 +91,12 @@ def test_key_table_probes_past_collisions():
 def test_empty_and_unmatchable_lists(entries):
     texts = ["U.S. dog, x\ty", "dog", "", "a\nb dog"] * 30
     assert QueryMatcher(entries).match_batch(texts) == [reference_match(entries, t) for t in texts]
+
+
+def test_batches_never_build_the_per_text_tables():
+    m = QueryMatcher(["dog", "hot dog", "a b c"])
+    texts = ["hot dog", "a b c d", "x"]
+    assert m.match_batch(texts) == [["dog", "hot dog"], ["a b c"], []]
+    assert m._unigrams is None  # a batch job pays for the column-wise index only
+    assert m.match("hot dog.") == ["dog", "hot dog"]
+    assert m.match_batch(texts) == [["dog", "hot dog"], ["a b c"], []]
