@@ -19,17 +19,20 @@ _SLOT_MIX = U64(0x9E3779B97F4A7C15)
 
 
 class Powers:
-    """base^i and base^-i (mod 2^64) for i < n, grown on demand."""
+    """base^i and base^-i (mod 2^64) for i < n, grown on demand. Both series are replaced
+    together (one attribute): threads sharing a matcher never see a mixed pair."""
 
     def __init__(self, base: int):
         self.base, self.inverse = base, pow(base, -1, 1 << 64)
-        self.up = self.down = np.ones(1, U64)
+        self.series = (np.ones(1, U64), np.ones(1, U64))
 
     def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.up) < n:
-            size = max(n, 2 * len(self.up))
-            self.up, self.down = self._series(self.base, size), self._series(self.inverse, size)
-        return self.up, self.down
+        series = self.series
+        if len(series[0]) < n:
+            size = max(n, 2 * len(series[0]))
+            series = self.series = (self._series(self.base, size),
+                                    self._series(self.inverse, size))
+        return series
 
     @staticmethod
     def _series(factor: int, n: int) -> np.ndarray:

@@ -100,3 +100,16 @@ def test_batches_never_build_the_per_text_tables():
     assert m._unigrams is None  # a batch job pays for the column-wise index only
     assert m.match("hot dog.") == ["dog", "hot dog"]
     assert m.match_batch(texts) == [["dog", "hot dog"], ["a b c"], []]
+
+
+def test_threads_sharing_one_matcher(monkeypatch):
+    """Beam's SDK harness runs several threads per process over one shared matcher."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = random.Random(3)
+    entries = _entries(rng, 100)
+    batches = [[_text(rng) * (1 + i % 7) for _ in range(80 + i)] for i in range(24)]
+    m = QueryMatcher(entries)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(m.match_batch, batches))
+    assert results == [[reference_match(entries, t) for t in b] for b in batches]
