@@ -102,7 +102,7 @@ def test_batches_never_build_the_per_text_tables():
     assert m.match_batch(texts) == [["dog", "hot dog"], ["a b c"], []]
 
 
-def test_threads_sharing_one_matcher(monkeypatch):
+def test_threads_sharing_one_matcher():
     """Beam's SDK harness runs several threads per process over one shared matcher."""
     from concurrent.futures import ThreadPoolExecutor
 
