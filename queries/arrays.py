@@ -157,8 +157,11 @@ def pad_batch(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def words(cp: np.ndarray) -> np.ndarray:
-    """64-bit words, aligned: words(cp)[i] holds code points i and i + 1 (little-endian)."""
-    return np.ndarray((len(cp) - 1,), np.uint64, cp, 0, (4,)).copy()
+    """64-bit words, aligned, one per code point: word i holds code points i and i + 1 (a zero
+    past the end), little-endian."""
+    padded = np.zeros(len(cp) + 1, np.uint32)
+    padded[:-1] = cp
+    return np.ndarray((len(cp),), np.uint64, padded, 0, (4,)).copy()
 
 
 def same_text(a_words: np.ndarray, a_start: np.ndarray, b_words: np.ndarray,

@@ -8,15 +8,17 @@ token and probes Python hash tables twice per token (unigrams, then adjacent pai
 MB of the Python heap. Here the batch becomes one array of code points, and every step is a
 pass over arrays:
 
-1. padding: each character is classified with a 128-entry table (space, tab, newline, CR ->
-   space; the seven padded characters -> three slots, space-char-space) and scattered into the
-   padded array; each text is followed by one space, so fields (`split(" ")`) never span texts;
-2. each field's polynomial hash (mod 2^64, from prefix sums) and length form a key, looked
-   up in an open-addressing table of the list's tokens (numpy arrays, a few MB: huge pages);
-3. every hit is verified character by character against the token's code points (exact:
-   a colliding field is a miss, never a wrong match);
+1. padding: one class per code point (a 1.1 MB table); the seven padded characters become
+   three slots (space, itself, space) by `np.repeat`, tab/newline/CR become spaces; each text
+   is followed by one space, so fields (`split(" ")`) never span texts;
+2. each field's key is its polynomial hash (mod 2^64, from prefix sums) mixed with its
+   length, looked up in an open-addressing table of the list's tokens whose 64-byte rows hold
+   key, id, length, entry info and the token's first 8 code points: one cache line per field;
+3. every hit is verified code point by code point (the first 8 from the row, the rest from
+   the token array): exact, a colliding field is a miss, never a wrong match;
 4. runs of tokens are followed through a table of entry prefixes keyed by (prefix node,
-   next token id), a level per token, only at the positions where a longer entry can start;
+   next token id), a level per token, only where a longer entry can start, behind a bit
+   filter that answers most absent pairs without touching the table;
 5. (text, entry rank) pairs are sorted and deduplicated in one pass (ranks follow Python's
    string order, so each text's list comes out sorted), and become lists of the entries'
    own string objects.
@@ -149,6 +151,8 @@ class ColumnarIndex:
 
     def match_batch(self, texts: list[str]) -> list[list[str]]:
         """For each text, the sorted distinct entries it contains (`QueryMatcher.match`)."""
+        if not self.usable:
+            raise ValueError("two tokens of the list share a key: use QueryMatcher.match")
         n = len(texts)
         if n == 0 or len(self.entries) == 0:
             return [[] for _ in texts]

@@ -113,3 +113,12 @@ def test_threads_sharing_one_matcher():
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(m.match_batch, batches))
     assert results == [[reference_match(entries, t) for t in b] for b in batches]
+
+
+@pytest.mark.parametrize("texts", [[""], ["a"], [","], ["", ""], ["a b"], [" "], ["\t"]])
+def test_tiny_batches(texts):
+    entries = ["a", "a b", ",", ""]
+    assert ColumnarIndex(entries).match_batch(texts) == [reference_match(entries, t)
+                                                         for t in texts]
+    assert QueryMatcher(entries).match_batch(texts) == [reference_match(entries, t)
+                                                        for t in texts]
