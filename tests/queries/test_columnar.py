@@ -4,6 +4,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from queries import matcher as matcher_module
 from queries.columnar import ColumnarIndex, KeyTable, matchable
@@ -122,3 +124,14 @@ def test_tiny_batches(texts):
                                                          for t in texts]
     assert QueryMatcher(entries).match_batch(texts) == [reference_match(entries, t)
                                                         for t in texts]
+
+
+_CHARS = st.sampled_from(list("ab ,.;\t\n\r`é犬😀\x00\ud800") + ["ab", "a b", " a"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(entries=st.lists(st.lists(_CHARS, max_size=4).map("".join), max_size=12),
+       texts=st.lists(st.lists(_CHARS, max_size=12).map("".join), min_size=1, max_size=20))
+def test_property_batch_equals_the_rule(entries, texts):
+    expected = [reference_match(entries, t) for t in texts]
+    assert QueryMatcher(entries).match_batch(texts) == expected
