@@ -3,12 +3,15 @@
 `DedupPairs(input_bytes, folder)` (PTransform): batches (lists) of candidate tuples in; batches
 of `(pair_id, candidate)` out, one per distinct (url, text), `pair_id =
 schemas.layout.pair_id(url, text)`. Grouped by a bucket of the pair id (`bucket_count` buckets
-from the input size). The candidates never cross the shuffle themselves (`spill`): each worker
-buffers up to `flush_size` candidates, writes them to one spill file under `folder/_spill/dedup/`,
-one segment per bucket, and sends only `(bucket, ref)`; the GroupByKey groups refs, and Pick
-reads one bucket's segments back. Memory: the runner holds refs (~100 bytes per bucket per
-flush); a worker holds one such buffer, or one bucket's distinct pairs (bounded by
-`bucket_count`) plus one segment. The copy kept is the smallest by
+from the input size). The candidates never cross a stage boundary themselves (`spill`): each
+worker buffers up to `flush_size` candidates and writes them to one spill file under
+`folder/_spill/dedup/`, one segment per bucket, and sends only `(path, offsets)` (8 bytes per
+bucket). Pick runs once per bucket (`Create(range(buckets))`), with the list of every spill
+file as a side input, and reads that bucket's segment of each file. (A GroupByKey of one
+`(bucket, ref)` per segment cost ~1.4 KB of runner memory per ref: ~150 MB at 2 GB of crawl.)
+Memory: the runner holds the file list (~4 KB per file at 2 GB of input); a worker holds one
+spill buffer, or one bucket's distinct pairs (bounded by `bucket_count`) plus one segment.
+The copy kept is the smallest by
 (input_file, page_url, text_source), so the choice does not depend on grouping order, runner or
 worker count. Every other copy is a `duplicate_pair` reject (batches, tagged `rejects`).
 
@@ -23,7 +26,7 @@ import apache_beam as beam
 
 from pipeline.curate.counting import BATCH, STATS, BufferingFn, in_window
 from pipeline.curate.read.elements import REJECT, reject
-from pipeline.curate.spill import read_segment, spill_folder, write_segments
+from pipeline.curate.spill import read_indexed, spill_folder, write_indexed
 from schemas.layout import pair_id
 from schemas.vocab import Reason
 
@@ -45,55 +48,56 @@ def bucket_count(input_bytes: int) -> int:
 
 def flush_size(buckets: int) -> int:
     """Candidates buffered per spill file: `FLUSH`, or `SEGMENT_MIN` per bucket when there are
-    more than 800 buckets (inputs over ~3.2 GB). The refs sent to the shuffle number
-    candidates / flush_size x buckets: a fixed flush size would make them grow with the square
-    of the input (and the segments shrink to a few candidates each); this keeps them linear, at
-    the cost of a worker buffer that grows by 25 candidates per 4 MB of input past 3.2 GB."""
+    more than 800 buckets (inputs over ~3.2 GB). Every file's index holds 8 bytes per bucket
+    and Pick opens every file once per bucket: with a fixed flush size both would grow with the
+    square of the input (and the segments shrink to a few candidates each); this keeps them
+    linear, at the cost of a worker buffer that grows by 25 candidates per 4 MB of input past
+    3.2 GB."""
     return max(FLUSH, SEGMENT_MIN * buckets)
 
 
 class BucketFn(beam.DoFn):
-    """Batches of candidates -> (bucket, ref): every `flush_size` candidates (and at the end of the
-    bundle) the buffered ones go to one spill file in `folder`, one segment of
-    [(pair_id, candidate), ...] per bucket, and one (bucket, ref) per segment goes on."""
+    """Batches of candidates -> (path, offsets) of spill files: every `flush_size` candidates
+    (and at the end of the bundle) the buffered ones go to one file in `folder`, as one segment
+    of [(pair_id, candidate), ...] per bucket (`spill.write_indexed`)."""
 
     def __init__(self, buckets: int, folder: str):
         self.buckets, self.folder, self.flush = buckets, folder, flush_size(buckets)
 
     def start_bundle(self):
-        self.buffer, self.size = {}, 0
+        self.buffer, self.size = [[] for _ in range(self.buckets)], 0
 
     def process(self, batch: list):
         buckets, buffer = self.buckets, self.buffer
         for cand in batch:
             pid = pair_id(cand[0], cand[1])
-            buffer.setdefault(int(pid[:8], 16) % buckets, []).append((pid, cand))
+            buffer[int(pid[:8], 16) % buckets].append((pid, cand))
         self.size += len(batch)
         if self.size >= self.flush:
-            yield from self._flush()
+            yield self._flush()
 
-    def _flush(self) -> list[tuple]:
-        groups, self.buffer, self.size = sorted(self.buffer.items()), {}, 0
-        return write_segments(self.folder, groups) if groups else []
+    def _flush(self) -> tuple[str, bytes]:
+        lists = self.buffer
+        self.buffer, self.size = [[] for _ in range(self.buckets)], 0
+        return write_indexed(self.folder, lists)
 
     def finish_bundle(self):
-        for kv in self._flush():
-            yield in_window(kv)
+        if self.size:
+            yield in_window(self._flush())
 
 
 class PickFn(BufferingFn):
-    """(bucket, refs of spill segments of (pair_id, candidate)) -> the kept copy of each pair
-    and the duplicate rejects, sent in batches."""
+    """A bucket (side input: every spill file's (path, offsets)) -> the kept copy of each pair
+    of that bucket and the duplicate rejects, sent in batches."""
 
     FLOW = "deduplicated"
 
-    def process(self, item):
-        _, refs = item
+    def process(self, bucket: int, files):
         # memory: the distinct pairs of one bucket (bounded by `bucket_count`) and one segment,
         # not the copies; a site-wide banner repeated millions of times is one entry
         best: dict[str, tuple] = {}
-        for ref in refs:
-            for pid, cand in read_segment(ref):
+        for path, offsets in files:
+            for pid, cand in read_indexed(path, offsets, bucket):
                 old = best.get(pid)
                 if old is None:
                     best[pid] = cand
@@ -118,10 +122,11 @@ class DedupPairs(beam.PTransform):
         self.buckets, self.folder = bucket_count(input_bytes), spill_folder(folder, "dedup")
 
     def expand(self, pairs):
+        files = pairs | "PairId" >> beam.ParDo(BucketFn(self.buckets, self.folder))
         out = (
-            pairs
-            | "PairId" >> beam.ParDo(BucketFn(self.buckets, self.folder))
-            | "GroupByBucket" >> beam.GroupByKey()
-            | "Pick" >> beam.ParDo(PickFn()).with_outputs(REJECT, STATS, main="pairs")
+            pairs.pipeline
+            | "Buckets" >> beam.Create(range(self.buckets))
+            | "Pick" >> beam.ParDo(PickFn(), beam.pvalue.AsList(files)).with_outputs(
+                REJECT, STATS, main="pairs")
         )
         return out.pairs, out[REJECT], out[STATS]

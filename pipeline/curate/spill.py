@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import pickle
 import uuid
+from array import array
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -53,6 +54,31 @@ def write_segments(folder: str, groups) -> list[tuple]:
             out.append((key, (path, offset, len(data))))
             offset += len(data)
     return out
+
+
+def write_indexed(folder: str, lists: list[list]) -> tuple[str, bytes]:
+    """Write `lists` (one per bucket, empty ones included) as the segments of a new file in
+    `folder`; returns `(path, offsets)`, `offsets` the packed uint64 start of each segment
+    plus the end (8 bytes per bucket: a compact index, where one ref per segment would cost
+    a Python object per bucket per file in the runner)."""
+    path = FileSystems.join(folder, f"{uuid.uuid4().hex}.pkl")
+    offsets = array("Q", [0])
+    with FileSystems.create(path) as f:
+        for values in lists:
+            if values:
+                data = pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
+                f.write(data)
+                offsets.append(offsets[-1] + len(data))
+            else:
+                offsets.append(offsets[-1])
+    return path, offsets.tobytes()
+
+
+def read_indexed(path: str, offsets: bytes, i: int) -> list:
+    """Segment `i` of a file `write_indexed` wrote (no read for an empty one)."""
+    index = memoryview(offsets).cast("Q")
+    start, end = index[i], index[i + 1]
+    return read_segment((path, start, end - start)) if end > start else []
 
 
 def read_segment(ref: tuple) -> list:

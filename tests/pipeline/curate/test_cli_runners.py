@@ -64,7 +64,7 @@ def test_job_graph_builds_offline_with_dataflow_options(tmp_path, queries_txt):
     proto = p.to_runner_api()  # pickles every DoFn, as a submission would
     names = {t.unique_name for t in proto.components.transforms.values()}
     for name in ("Read/ReadFile", "Read/Reshuffle", "Normalize/Filter", "Language/Lid176",
-                 "Dedup/GroupByBucket", "Match/Match", "Balance/CountPerQuery", "Balance/Balance",
+                 "Dedup/Buckets", "Dedup/Pick", "Match/Match", "Balance/CountPerQuery", "Balance/Balance",
                  "Manifest/Parts/WriteBundles", "RejectsRead/WriteBundles", "RejectsBalance/WriteBundles",
                  "Rejects/Commit"):
         assert name in names

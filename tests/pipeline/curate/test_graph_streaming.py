@@ -17,7 +17,8 @@ from pipeline.curate import graph, options
 SINK = "beam:runner:sink:v1"
 # (producing transform, output tag) of what may cross: refs, file names, counts, thresholds
 ALLOWED = [re.compile(p) for p in (
-    r"Dedup/PairId\[None\]",                      # (bucket, spill ref)
+    r"Dedup/PairId\[None\]",                      # (path, offsets) of dedup spill files
+    r"Dedup/Buckets/.*",                          # the bucket numbers, spread over workers
     r"Read/Spill\[None\]", r"Read/Reshuffle/.*",  # spill refs of read candidates, reshuffled
     r"Balance/Spill\[None\]",                     # spill refs of matched pairs
     r"Balance/Threshold\[None\]",                 # exact: one threshold per query

@@ -7,7 +7,7 @@ import pickle
 
 from pipeline.curate.dedup import FLUSH, BucketFn, PickFn, bucket_count, flush_size
 from pipeline.curate.match import MatchFn
-from pipeline.curate.spill import read_segment, write_segments
+from pipeline.curate.spill import read_indexed, write_indexed
 from schemas.layout import pair_id
 
 
@@ -22,10 +22,10 @@ def test_pick_keeps_the_smallest_copy_whatever_the_order(tmp_path):
     for order in itertools.permutations(copies):
         fn = PickFn()
         fn.start_bundle()
-        # a bucket's spill segments (one per sending worker flush) of (pair_id, candidate)
-        refs = [ref for _, ref in write_segments(str(tmp_path), [
-            (7, [(pid, order[0])]), (7, [(pid, c) for c in order[1:]])])]
-        assert list(fn.process((7, iter(refs)))) == []  # buffered: sent in batches
+        # two spill files (two worker flushes), each with a segment of bucket 1
+        files = [write_indexed(str(tmp_path), [[], [(pid, order[0])]]),
+                 write_indexed(str(tmp_path), [[("x", None)], [(pid, c) for c in order[1:]]])]
+        assert list(fn.process(1, files)) == []  # buffered: sent in batches
         counts = dict(fn.counts)
         out = [o for o in fn.finish_bundle() if getattr(o, "tag", None) != "stats"]
         kept = [o.value for o in out if not hasattr(o, "tag")]
@@ -43,9 +43,8 @@ def test_bucket_fn_spills_candidates_by_pair_id_bucket(tmp_path):
         ("http://img1.test/b.jpg", "x", "alt", None, "a")]
     assert list(fn.process(cands)) == []  # buffered until FLUSH or the end of the bundle
     assert list(tmp_path.iterdir()) == []
-    refs = [wv.value for wv in fn.finish_bundle()]
-    assert len({path for _, (path, _, _) in refs}) == 1  # one spill file, a segment per bucket
-    out = {bucket: read_segment(ref) for bucket, ref in refs}
+    [(path, offsets)] = [wv.value for wv in fn.finish_bundle()]  # one file, a segment per bucket
+    out = {b: read_indexed(path, offsets, b) for b in range(64)}
     pids = [pair_id(c[0], c[1]) for c in cands]
     assert sorted(p for lst in out.values() for p, _ in lst) == sorted(pids)
     assert all(int(p[:8], 16) % 64 == b for b, lst in out.items() for p, _ in lst)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from pipeline.curate.counting import BATCH
-from pipeline.curate.spill import LoadFn, SpillFn, read_segment, write_segments
+from pipeline.curate.spill import (
+    LoadFn,
+    SpillFn,
+    read_indexed,
+    read_segment,
+    write_indexed,
+    write_segments,
+)
 
 
 def test_segments_read_back_exactly_what_was_written(tmp_path):
@@ -16,6 +23,14 @@ def test_segments_read_back_exactly_what_was_written(tmp_path):
     path, offset, length = refs[2][1]
     with pytest.raises(OSError, match="ends before"):
         read_segment((path, offset, length + 1))
+
+
+def test_indexed_file_reads_back_each_bucket(tmp_path):
+    lists = [[], [("a", 1)], [], [("b", 2), ("c", 3)], []]
+    path, offsets = write_indexed(str(tmp_path), lists)
+    assert len(offsets) == 8 * (len(lists) + 1)  # a uint64 per bucket, plus the end
+    assert [read_indexed(path, offsets, i) for i in range(len(lists))] == lists
+    assert read_indexed("/no/such/file", offsets, 0) == []  # empty segments are not read
 
 
 def test_spill_fn_writes_a_file_per_buffer_and_load_fn_sends_batches(tmp_path):
