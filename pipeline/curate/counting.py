@@ -82,9 +82,14 @@ class BufferingFn(CountingFn):
         return out
 
     def finish_bundle(self):
-        for value in self._flush():
-            if isinstance(value, list):
-                yield in_window(value)
-            else:
-                yield beam.pvalue.TaggedOutput(value.tag, in_window(value.value))
+        yield from outputs_in_window(self._flush())
         yield from super().finish_bundle()
+
+
+def outputs_in_window(outputs):
+    """Outputs of `emit` (lists, tagged lists) as outputs of `finish_bundle`."""
+    for value in outputs:
+        if isinstance(value, list):
+            yield in_window(value)
+        else:
+            yield beam.pvalue.TaggedOutput(value.tag, in_window(value.value))

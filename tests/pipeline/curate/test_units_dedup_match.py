@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import pickle
 
+from pipeline.curate import match as match_module
 from pipeline.curate.dedup import FLUSH, BucketFn, PickFn, bucket_count, flush_size
 from pipeline.curate.match import MatchFn
 from pipeline.curate.spill import read_indexed, write_indexed
@@ -63,8 +64,43 @@ def test_match_builds_the_matcher_once_per_process(tmp_path):
         fn.setup()
         fn.start_bundle()
     assert fns[0].match_batch.__self__ is fns[1].match_batch.__self__  # one shared matcher
-    out = list(fns[0].process([("p1", ("u", "two red circles", "alt", None, "f")),
-                               ("p2", ("u", "a hot dogs stand", "alt", None, "f"))]))
-    matched, no = out  # one batch of matches, one tagged batch of rejects
-    assert matched == [("p1", ("u", "two red circles", "alt", None, "f"), ("circles", "red"))]
-    assert no.tag == "reject" and [r[2:4] for r in no.value] == [("match", "no_match")]
+    fn = fns[0]
+    assert list(fn.process([("p1", ("u", "two red circles", "alt", None, "f")),
+                            ("p2", ("u", "a hot dogs stand", "alt", None, "f"))])) == []
+    # the pairs wait for MATCH_TEXTS of them or the bundle's end
+    out = [_unwrap(o) for o in fn.finish_bundle()]
+    assert out[0] == (None, [("p1", ("u", "two red circles", "alt", None, "f"),
+                               ("circles", "red"))])
+    assert out[1][0] == "reject" and [r[2:4] for r in out[1][1]] == [("match", "no_match")]
+    assert dict(v for _, v in out[2:]) == {("flow", "matched"): 1,
+                                           ("reject", "match", "no_match"): 1}
+
+
+def _unwrap(out) -> tuple:
+    """(tag or None, value) of a DoFn output, windowed or not."""
+    tag = getattr(out, "tag", None)
+    value = out.value if tag is not None or hasattr(out, "windows") else out
+    return tag, value.value if hasattr(value, "windows") else value
+
+
+def test_match_calls_the_matcher_per_match_texts_and_sends_batches_of_batch(tmp_path,
+                                                                            monkeypatch):
+    q = tmp_path / "q.txt"
+    q.write_text("red\n")
+    monkeypatch.setattr(match_module, "MATCH_TEXTS", 1200)
+    fn = MatchFn(str(q), "h2")
+    fn.setup()
+    calls = []
+    inner = fn.match_batch
+    fn.match_batch = lambda texts: calls.append(len(texts)) or inner(texts)
+    fn.start_bundle()
+    pairs = [(f"p{i}", ("u", "red" if i % 3 else "blue", "alt", None, "f")) for i in range(2600)]
+    sent = []
+    for i in range(0, 2600, 500):
+        sent += [_unwrap(o) for o in fn.process(pairs[i:i + 500])]
+    sent += [_unwrap(o) for o in fn.finish_bundle()]
+    assert calls == [1500, 1100]  # 3 batches reach 1200, the rest at the bundle's end
+    kept = [v for tag, v in sent if tag is None]
+    rejected = [v for tag, v in sent if tag == "reject"]
+    assert sum(map(len, kept)) == 1733 and sum(map(len, rejected)) == 867
+    assert max(map(len, kept + rejected)) <= 500
