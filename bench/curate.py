@@ -56,7 +56,7 @@ def query_list(path: str) -> list[str]:
 def plain_loop(files: list[str], entries: list[str], out: str, t: int) -> dict:
     """The same work in one process, no Beam."""
     model, matcher = _Model(default_model_path()), QueryMatcher(entries)
-    rejects, seen, matched, langs = [], {}, [], Counter()
+    rejects, seen, distinct, matched, langs = [], {}, [], [], Counter()
     read = 0
     opts, _ = options.parse(["--input", "-", "--queries", "-", "--output", "-"])
     for path in files:
@@ -82,11 +82,14 @@ def plain_loop(files: list[str], entries: list[str], out: str, t: int) -> dict:
                 rejects.append(reject(url, text, Reason.DUPLICATE_PAIR, input_file))
                 continue
             seen[pid] = True
-            found = matcher.match(text)
-            if not found:
-                rejects.append(reject(url, text, Reason.NO_MATCH, input_file))
-                continue
-            matched.append((pid, (url, text, source, page, input_file), tuple(found)))
+            distinct.append((pid, (url, text, source, page, input_file)))
+    for start in range(0, len(distinct), 4096):  # as the pipeline: match_batch, 4,096 per call
+        part = distinct[start:start + 4096]
+        for (pid, cand), found in zip(part, matcher.match_batch([c[1] for _, c in part])):
+            if found:
+                matched.append((pid, cand, tuple(found)))
+            else:
+                rejects.append(reject(cand[0], cand[1], Reason.NO_MATCH, cand[4]))
     counts = defaultdict(int)
     for _, _, qs in matched:
         for q in qs:
