@@ -56,7 +56,7 @@ def query_list(path: str) -> list[str]:
 def plain_loop(files: list[str], entries: list[str], out: str, t: int) -> dict:
     """The same work in one process, no Beam."""
     model, matcher = _Model(default_model_path()), QueryMatcher(entries)
-    rejects, seen, distinct, matched, langs = [], {}, [], [], Counter()
+    rejects, seen, distinct, langs = [], {}, [], Counter()
     read = 0
     opts, _ = options.parse(["--input", "-", "--queries", "-", "--output", "-"])
     for path in files:
@@ -83,7 +83,21 @@ def plain_loop(files: list[str], entries: list[str], out: str, t: int) -> dict:
                 continue
             seen[pid] = True
             distinct.append((pid, (url, text, source, page, input_file)))
-    for start in range(0, len(distinct), 4096):  # as the pipeline: match_batch, 4,096 per call
+    rows = match_and_balance(matcher, distinct, rejects, t)
+    from pipeline.curate.write import write_table
+    from schemas.records import ManifestRow, RejectRow
+
+    os.makedirs(out, exist_ok=True)
+    write_table(os.path.join(out, "manifest.parquet"), ManifestRow, sorted(rows))
+    write_table(os.path.join(out, "rejects.parquet"), RejectRow,
+                sorted(rejects, key=lambda r: tuple(v or "" for v in r)))
+    return {"read": read, "kept": len(rows)}
+
+
+def match_and_balance(matcher, distinct: list, rejects: list, t: int) -> list:
+    """Match (as the pipeline: `match_batch`, 4,096 per call), count, balance by the rule."""
+    matched = []
+    for start in range(0, len(distinct), 4096):
         part = distinct[start:start + 4096]
         for (pid, cand), found in zip(part, matcher.match_batch([c[1] for _, c in part])):
             if found:
@@ -100,14 +114,7 @@ def plain_loop(files: list[str], entries: list[str], out: str, t: int) -> dict:
             rows.append(balance.manifest_row(pid, cand, qs))
         else:
             rejects.append(reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4]))
-    from pipeline.curate.write import write_table
-    from schemas.records import ManifestRow, RejectRow
-
-    os.makedirs(out, exist_ok=True)
-    write_table(os.path.join(out, "manifest.parquet"), ManifestRow, sorted(rows))
-    write_table(os.path.join(out, "rejects.parquet"), RejectRow,
-                sorted(rejects, key=lambda r: tuple(v or "" for v in r)))
-    return {"read": read, "kept": len(rows)}
+    return rows
 
 
 def _child_cpu() -> float:
