@@ -14,6 +14,7 @@ import os
 from apache_beam.options.pipeline_options import PipelineOptions
 
 LOCAL_RUNNER = "FnApiRunner"
+LOCAL_RUNNERS = (LOCAL_RUNNER, "DirectRunner", "BundleBasedDirectRunner")
 
 
 def _has_flag(args: list[str], name: str) -> bool:
@@ -26,12 +27,17 @@ def local_defaults(beam_args: list[str]) -> list[str]:
     if not _has_flag(args, "--runner"):
         args += ["--runner", LOCAL_RUNNER]
     runner = _flag_value(args, "--runner") or LOCAL_RUNNER
-    if runner in (LOCAL_RUNNER, "DirectRunner", "BundleBasedDirectRunner"):
+    if runner in LOCAL_RUNNERS:
         if not _has_flag(args, "--direct_running_mode"):
             args.append("--direct_running_mode=multi_processing")
         if not _has_flag(args, "--direct_num_workers"):
             args.append(f"--direct_num_workers={os.cpu_count() or 1}")
     return args
+
+
+def is_local(beam_args: list[str]) -> bool:
+    """Whether the job runs on one of Beam's in-process runners (ours by default)."""
+    return (_flag_value(beam_args, "--runner") or LOCAL_RUNNER) in LOCAL_RUNNERS
 
 
 def _flag_value(args: list[str], name: str) -> str | None:

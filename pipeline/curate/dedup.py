@@ -3,7 +3,10 @@
 `DedupPairs(input_bytes, folder)` (PTransform): batches (lists) of candidate tuples in; batches
 of `(pair_id, candidate)` out, one per distinct (url, text), `pair_id =
 schemas.layout.pair_id(url, text)`. Grouped by a bucket of the pair id (`bucket_count` buckets
-from the input size). The candidates never cross a stage boundary themselves (`spill`): each
+from the input size), with one of two exchanges (`--dedup-exchange`; auto: spill on the local
+runners, shuffle elsewhere). Shuffle: each worker's candidates of a bucket go as one list
+through a GroupByKey (a shuffle service streams it; the local runner would hold it all).
+Spill: the candidates never cross a stage boundary themselves (`spill`): each
 worker buffers up to `flush_size` candidates and writes them to one spill file under
 `folder/_spill/dedup/`, one segment per bucket, and sends only `(path, offsets)` (8 bytes per
 bucket). Pick runs once per bucket (`Create(range(buckets))`), with the list of every spill
@@ -93,11 +96,15 @@ class PickFn(BufferingFn):
     FLOW = "deduplicated"
 
     def process(self, bucket: int, files):
+        segments = (read_indexed(path, offsets, bucket) for path, offsets in files)
+        yield from self.pick(segments)
+
+    def pick(self, segments):
         # memory: the distinct pairs of one bucket (bounded by `bucket_count`) and one segment,
         # not the copies; a site-wide banner repeated millions of times is one entry
         best: dict[str, tuple] = {}
-        for path, offsets in files:
-            for pid, cand in read_indexed(path, offsets, bucket):
+        for segment in segments:
+            for pid, cand in segment:
                 old = best.get(pid)
                 if old is None:
                     best[pid] = cand
@@ -114,14 +121,63 @@ class PickFn(BufferingFn):
                 yield from self._flush()
 
 
-class DedupPairs(beam.PTransform):
-    """candidates -> (batches of (pair_id, candidate) distinct by (url, text), rejects, stats)."""
+class ShuffleBucketFn(beam.DoFn):
+    """The shuffle exchange: batches of candidates -> (bucket, [(pair_id, candidate), ...]),
+    each worker's candidates of a bucket sent as one list (up to `FLUSH` buffered), so the
+    GroupByKey pays per list, not per candidate."""
 
-    def __init__(self, input_bytes: int, folder: str):
+    def __init__(self, buckets: int):
+        self.buckets = buckets
+
+    def start_bundle(self):
+        self.buffer, self.size = {}, 0
+
+    def process(self, batch: list):
+        buckets, buffer = self.buckets, self.buffer
+        for cand in batch:
+            pid = pair_id(cand[0], cand[1])
+            buffer.setdefault(int(pid[:8], 16) % buckets, []).append((pid, cand))
+        self.size += len(batch)
+        if self.size >= FLUSH:
+            yield from self._flush()
+
+    def _flush(self) -> list:
+        out, self.buffer, self.size = list(self.buffer.items()), {}, 0
+        return out
+
+    def finish_bundle(self):
+        for kv in self._flush():
+            yield in_window(kv)
+
+
+class ShufflePickFn(PickFn):
+    """(bucket, its lists from the GroupByKey) -> as `PickFn`."""
+
+    def process(self, item):
+        yield from self.pick(item[1])
+
+
+class DedupPairs(beam.PTransform):
+    """candidates -> (batches of (pair_id, candidate) distinct by (url, text), rejects, stats).
+
+    `spill=True`: through spill files (constant memory on the local runner, whose shuffles
+    hold their input in memory); `spill=False`: a GroupByKey of per-worker bucket lists (a
+    runner with a shuffle service: Dataflow, Spark, Flink; spill files would cost there one
+    small read per file and bucket)."""
+
+    def __init__(self, input_bytes: int, folder: str, spill: bool = True):
         super().__init__()
         self.buckets, self.folder = bucket_count(input_bytes), spill_folder(folder, "dedup")
+        self.spill = spill
 
     def expand(self, pairs):
+        if not self.spill:
+            out = (pairs
+                   | "PairId" >> beam.ParDo(ShuffleBucketFn(self.buckets))
+                   | "GroupByBucket" >> beam.GroupByKey()
+                   | "Pick" >> beam.ParDo(ShufflePickFn()).with_outputs(
+                       REJECT, STATS, main="pairs"))
+            return out.pairs, out[REJECT], out[STATS]
         files = pairs | "PairId" >> beam.ParDo(BucketFn(self.buckets, self.folder))
         out = (
             pairs.pipeline

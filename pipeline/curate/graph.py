@@ -1,8 +1,9 @@
 """The curate job graph: read -> filter -> language -> dedup -> match -> balance -> write.
 
-`build(root, opts, paths, queries_hash, folder, reshuffle, input_bytes)` adds every stage under `root` and
-writes into `folder` (the temporary sibling of the output; `input_bytes`, the inputs' total
-size, sizes the dedup buckets): `manifest/` and `rejects/` parts,
+`build(root, opts, paths, queries_hash, folder, reshuffle, input_bytes, dedup_spill)` adds every
+stage under `root` and writes into `folder` (the temporary sibling of the output; `input_bytes`,
+the inputs' total size, sizes the dedup buckets; `dedup_spill`: dedup's exchange, see
+`dedup`): `manifest/` and `rejects/` parts,
 spill files under `spill.SPILL_DIR` (removed by the driver once the job is done),
 plus `AUX_DIR/stats.json`, the summed partial counts of every stage (`counting`), which the
 driver turns into stats.json, queries_counts.parquet and run.json (`summary`).
@@ -41,14 +42,15 @@ def reject_key(row: tuple) -> tuple:
 
 
 def build(root, opts, paths: list[str], queries_hash: str, folder: str,
-          reshuffle: bool = True, input_bytes: int = 0) -> None:
+          reshuffle: bool = True, input_bytes: int = 0, dedup_spill: bool = True) -> None:
     pairs, read_rejects, read_stats = root | "Read" >> ReadCandidates(
         paths, opts, reshuffle, folder)
     filtered, filter_rejects, filter_stats = pairs | "Normalize" >> FilterTexts(
         opts.min_text_length, opts.max_text_length)
     in_lang, lang_rejects, lang_stats = filtered | "Language" >> IdentifyLanguage(
         opts.languages, opts.lang_threshold, opts.lid_model)
-    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes, folder)
+    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes, folder,
+                                                                       dedup_spill)
     matched, match_rejects, match_stats = distinct | "Match" >> MatchQueries(opts.queries,
                                                                              queries_hash)
     rows, balance_rejects, balance_stats = matched | "Balance" >> BalancePairs(

@@ -34,6 +34,7 @@ class CurateOptions:
     max_text_length: int = 1000
     lid_model: str | None = None
     reshuffle: str = "auto"
+    dedup_exchange: str = "auto"
 
     def flags(self) -> dict:
         return asdict(self)
@@ -75,6 +76,12 @@ def parser() -> argparse.ArgumentParser:
                    help="redistribute candidates after reading; auto: when there are fewer "
                         "input files than twice the workers (otherwise files already spread "
                         "the work and the dedup shuffle redistributes it)")
+    p.add_argument("--dedup-exchange", default="auto", choices=("auto", "spill", "shuffle"),
+                   help="how dedup moves candidates to their buckets: spill (files in the "
+                        "temporary folder, only references through the runner: constant "
+                        "memory on the local runner) or shuffle (a GroupByKey of bucket lists: "
+                        "for runners with a real shuffle service); auto: spill on the local "
+                        "runners, shuffle elsewhere (Dataflow, Spark, Flink)")
     return p
 
 
@@ -88,7 +95,7 @@ def parse(argv: list[str]) -> tuple[CurateOptions, list[str]]:
         max_images_per_page=ns.max_images_per_page, max_per_query=ns.max_per_query,
         balance=ns.balance, seed=ns.seed, fail_on_bad_file=ns.fail_on_bad_file,
         min_text_length=ns.min_text_length, max_text_length=ns.max_text_length,
-        lid_model=ns.lid_model, reshuffle=ns.reshuffle,
+        lid_model=ns.lid_model, reshuffle=ns.reshuffle, dedup_exchange=ns.dedup_exchange,
     ), beam_args
 
 
@@ -102,6 +109,15 @@ def workers(beam_args: list[str]) -> int:
         found.add_argument(flag, type=int, default=0)
     ns, _ = found.parse_known_args(beam_args)
     return max(ns.direct_num_workers, ns.num_workers, ns.max_num_workers) or os.cpu_count() or 1
+
+
+def dedup_spills(mode: str, beam_args: list[str]) -> bool:
+    """Whether dedup exchanges candidates through spill files (see `--dedup-exchange`)."""
+    if mode == "auto":
+        from pipeline.beam_options import is_local
+
+        return is_local(beam_args)
+    return mode == "spill"
 
 
 def should_reshuffle(mode: str, files: int, worker_count: int) -> bool:

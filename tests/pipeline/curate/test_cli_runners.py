@@ -60,14 +60,26 @@ def test_job_graph_builds_offline_with_dataflow_options(tmp_path, queries_txt):
                                      "--output", str(tmp_path / "o"), *DATAFLOW])
     p = beam.Pipeline(options=pipeline_options(beam_args))
     # paths stay local: resolving gs:// paths needs apache-beam[gcp], which this install lacks
-    graph.build(p, opts, ["gs://commoncrawl/a.warc.gz"], "qhash", str(tmp_path / "tmp"), reshuffle=True)
+    spill = options.dedup_spills(opts.dedup_exchange, beam_args)
+    assert not spill  # a runner with a shuffle service: dedup's GroupByKey, no spill files
+    graph.build(p, opts, ["gs://commoncrawl/a.warc.gz"], "qhash", str(tmp_path / "tmp"),
+                reshuffle=True, dedup_spill=spill)
     proto = p.to_runner_api()  # pickles every DoFn, as a submission would
     names = {t.unique_name for t in proto.components.transforms.values()}
+    assert "Dedup/Buckets" not in names
     for name in ("Read/ReadFile", "Read/Reshuffle", "Normalize/Filter", "Language/Lid176",
-                 "Dedup/Buckets", "Dedup/Pick", "Match/Match", "Balance/CountPerQuery", "Balance/Balance",
+                 "Dedup/GroupByBucket", "Dedup/Pick", "Match/Match", "Balance/CountPerQuery",
+                 "Balance/Balance",
                  "Manifest/Parts/WriteBundles", "RejectsRead/WriteBundles", "RejectsBalance/WriteBundles",
                  "Rejects/Commit"):
         assert name in names
+
+
+def test_dedup_exchange_auto_spills_only_on_the_local_runners():
+    assert options.dedup_spills("auto", []) and options.dedup_spills("auto", ["--runner=DirectRunner"])
+    assert not options.dedup_spills("auto", DATAFLOW)
+    assert not options.dedup_spills("auto", ["--runner=PortableRunner"])
+    assert not options.dedup_spills("shuffle", []) and options.dedup_spills("spill", DATAFLOW)
 
 
 def test_reshuffle_auto_when_files_are_few():
