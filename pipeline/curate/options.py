@@ -1,7 +1,8 @@
 """The flags of `pipeline curate`; anything else on the command line is a Beam flag.
 
 `parse(argv) -> (CurateOptions, beam_args)`. Flag names and defaults are DESIGN.md's
-contract; `--min-text-length`/`--max-text-length`/`--lid-model` extend it.
+contract; `--min-text-length`/`--max-text-length`/`--lid-model`/`--reshuffle`/`--dedup-exchange`
+extend it.
 """
 
 from __future__ import annotations
