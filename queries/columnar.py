@@ -127,12 +127,12 @@ class ColumnarIndex:
     def _index_tokens(self, tokens: list[str], info: np.ndarray, bases: tuple[int, ...]) -> None:
         self.token_length = np.fromiter(map(len, tokens), np.int64, len(tokens))
         self.token_start = np.cumsum(self.token_length + 1) - (self.token_length + 1)
-        self.token_words = words(code_points(tokens))
+        token_cp = code_points(tokens)
+        self.token_words = words(token_cp)
         self.usable = False
         for base in bases:
             self.powers = Powers(base)
-            keys = field_keys(code_points(tokens), self.token_start, self.token_length,
-                              self.powers)
+            keys = field_keys(token_cp, self.token_start, self.token_length, self.powers)
             ordered = np.sort(keys)
             if not (ordered[1:] == ordered[:-1]).any():
                 self.usable = True
