@@ -77,16 +77,22 @@ class BucketFn(beam.DoFn):
             buffer[int(pid[:8], 16) % buckets].append((pid, cand))
         self.size += len(batch)
         if self.size >= self.flush:
-            yield self._flush()
+            yield from self._flush()
 
-    def _flush(self) -> tuple[str, bytes]:
+    def _take(self) -> list[list]:
+        """The buffered candidates, one list per bucket; empties the buffer."""
         lists = self.buffer
         self.buffer, self.size = [[] for _ in range(self.buckets)], 0
-        return write_indexed(self.folder, lists)
+        return lists
+
+    def _flush(self) -> list:
+        """The outputs for the buffered candidates: one spill file's (path, offsets)."""
+        return [write_indexed(self.folder, self._take())]
 
     def finish_bundle(self):
         if self.size:
-            yield in_window(self._flush())
+            for out in self._flush():
+                yield in_window(out)
 
 
 class PickFn(BufferingFn):
@@ -121,33 +127,17 @@ class PickFn(BufferingFn):
                 yield from self._flush()
 
 
-class ShuffleBucketFn(beam.DoFn):
+class ShuffleBucketFn(BucketFn):
     """The shuffle exchange: batches of candidates -> (bucket, [(pair_id, candidate), ...]),
     each worker's candidates of a bucket sent as one list (up to `FLUSH` buffered), so the
     GroupByKey pays per list, not per candidate."""
 
     def __init__(self, buckets: int):
-        self.buckets = buckets
-
-    def start_bundle(self):
-        self.buffer, self.size = {}, 0
-
-    def process(self, batch: list):
-        buckets, buffer = self.buckets, self.buffer
-        for cand in batch:
-            pid = pair_id(cand[0], cand[1])
-            buffer.setdefault(int(pid[:8], 16) % buckets, []).append((pid, cand))
-        self.size += len(batch)
-        if self.size >= FLUSH:
-            yield from self._flush()
+        super().__init__(buckets, folder="")
+        self.flush = FLUSH
 
     def _flush(self) -> list:
-        out, self.buffer, self.size = list(self.buffer.items()), {}, 0
-        return out
-
-    def finish_bundle(self):
-        for kv in self._flush():
-            yield in_window(kv)
+        return [(bucket, pairs) for bucket, pairs in enumerate(self._take()) if pairs]
 
 
 class ShufflePickFn(PickFn):
