@@ -13,7 +13,8 @@ stage that matches writes them to spill files under `folder/_spill/matched/` (`S
 sends only the refs; the counting (and for `exact` the draws, through a lifted top-t combine:
 at most t draws per query per bundle) runs fused in that same stage, so the matched pairs
 themselves never cross a stage boundary. `BalanceFn` reads one spill file at a time and its
-rows go to the writers fused behind it.
+rows go to the writers fused behind it. Without `spill` (runners with a shuffle service) the
+matched batches wait in the runner, as any PCollection does there.
 
 Every draw is `draw(seed, query, pair_id)`, a keyed blake2b mapped to [0, 1): the same input
 and seed give the same manifest on any runner, worker count or bundle retry.
@@ -67,13 +68,14 @@ def manifest_row(pid: str, cand: tuple, queries: tuple) -> tuple:
 
 
 class BalanceFn(CountingFn):
-    """A spill ref of matched pairs -> batches of manifest rows and of `balanced_out` rejects."""
+    """A spill ref of matched pairs (or, not `spilled`, a batch of them) -> batches of manifest
+    rows and of `balanced_out` rejects."""
 
-    def __init__(self, mode: str, t: int, seed: int):
-        self.mode, self.t, self.seed = mode, t, seed
+    def __init__(self, mode: str, t: int, seed: int, spilled: bool = True):
+        self.mode, self.t, self.seed, self.spilled = mode, t, seed, spilled
 
-    def process(self, ref: tuple, side):
-        matched = read_segment(ref)
+    def process(self, item, side):
+        matched = read_segment(item) if self.spilled else item  # a ref, or a batch itself
         for i in range(0, len(matched), BATCH):
             yield from self.decide(matched[i:i + BATCH], side)
 
@@ -124,13 +126,15 @@ class EntryCountsFn(beam.DoFn):
 class BalancePairs(beam.PTransform):
     """matched pairs -> (manifest rows, balanced_out rejects, stats incl. matches per query)."""
 
-    def __init__(self, mode: str, t: int, seed: int, folder: str):
+    def __init__(self, mode: str, t: int, seed: int, folder: str, spill: bool = True):
         super().__init__()
-        self.mode, self.t, self.seed = mode, t, seed
+        self.mode, self.t, self.seed, self.spill = mode, t, seed, spill
         self.folder = spill_folder(folder, "matched")
 
     def expand(self, matched):
-        refs = matched | "Spill" >> beam.ParDo(SpillFn(self.folder))
+        waiting = matched  # until the counts are complete: on disk with `spill`
+        if self.spill:
+            waiting = matched | "Spill" >> beam.ParDo(SpillFn(self.folder))
         counts = (matched
                   | "Entries" >> beam.ParDo(EntryCountsFn())
                   | "CountPerQuery" >> beam.CombinePerKey(sum))
@@ -143,8 +147,8 @@ class BalancePairs(beam.PTransform):
                     | "Threshold" >> beam.Map(lambda kv: (kv[0], max(kv[1]))))
         else:
             side = counts
-        out = refs | "Balance" >> beam.ParDo(
-            BalanceFn(self.mode, self.t, self.seed), beam.pvalue.AsDict(side)
+        out = waiting | "Balance" >> beam.ParDo(
+            BalanceFn(self.mode, self.t, self.seed, self.spill), beam.pvalue.AsDict(side)
         ).with_outputs(REJECT, STATS, main="rows")
         matches = counts | "MatchStats" >> beam.Map(lambda kv: (("match", kv[0]), kv[1]))
         stats = (out[STATS], matches) | "BalanceStats" >> beam.Flatten()

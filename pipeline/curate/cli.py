@@ -63,7 +63,7 @@ def run(argv: list[str]) -> int:
                                                  options.workers(beam_args))
             graph.build(p, opts, [path for path, _ in inputs], qhash, tmp, reshuffle,
                         sum(size for _, size in inputs),
-                        options.dedup_spills(opts.dedup_exchange, beam_args))
+                        options.spills(opts.exchange, beam_args))
         finalize.discard(FileSystems.join(tmp, spill.SPILL_DIR))  # intermediate data only
         aux = FileSystems.join(tmp, graph.AUX_DIR)
         result = summary.write_summary(tmp, aux, opts, beam_args, inputs, qbytes, entries)

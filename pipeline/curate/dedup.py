@@ -3,7 +3,7 @@
 `DedupPairs(input_bytes, folder)` (PTransform): batches (lists) of candidate tuples in; batches
 of `(pair_id, candidate)` out, one per distinct (url, text), `pair_id =
 schemas.layout.pair_id(url, text)`. Grouped by a bucket of the pair id (`bucket_count` buckets
-from the input size), with one of two exchanges (`--dedup-exchange`; auto: spill on the local
+from the input size), with one of two exchanges (`--exchange`; auto: spill on the local
 runners, shuffle elsewhere). Shuffle: each worker's candidates of a bucket go as one list
 through a GroupByKey (a shuffle service streams it; the local runner would hold it all).
 Spill: the candidates never cross a stage boundary themselves (`spill`): each

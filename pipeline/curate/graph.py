@@ -1,9 +1,10 @@
 """The curate job graph: read -> filter -> language -> dedup -> match -> balance -> write.
 
-`build(root, opts, paths, queries_hash, folder, reshuffle, input_bytes, dedup_spill)` adds every
+`build(root, opts, paths, queries_hash, folder, reshuffle, input_bytes, spill)` adds every
 stage under `root` and writes into `folder` (the temporary sibling of the output; `input_bytes`,
-the inputs' total size, sizes the dedup buckets; `dedup_spill`: dedup's exchange, see
-`dedup`): `manifest/` and `rejects/` parts,
+the inputs' total size, sizes the dedup buckets; `spill`: the stages exchange candidates and
+matched pairs through spill files, else through the runner, `--exchange`): `manifest/` and
+`rejects/` parts,
 spill files under `spill.SPILL_DIR` (removed by the driver once the job is done),
 plus `AUX_DIR/stats.json`, the summed partial counts of every stage (`counting`), which the
 driver turns into stats.json, queries_counts.parquet and run.json (`summary`).
@@ -42,19 +43,19 @@ def reject_key(row: tuple) -> tuple:
 
 
 def build(root, opts, paths: list[str], queries_hash: str, folder: str,
-          reshuffle: bool = True, input_bytes: int = 0, dedup_spill: bool = True) -> None:
+          reshuffle: bool = True, input_bytes: int = 0, spill: bool = True) -> None:
     pairs, read_rejects, read_stats = root | "Read" >> ReadCandidates(
-        paths, opts, reshuffle, folder)
+        paths, opts, reshuffle, folder, spill)
     filtered, filter_rejects, filter_stats = pairs | "Normalize" >> FilterTexts(
         opts.min_text_length, opts.max_text_length)
     in_lang, lang_rejects, lang_stats = filtered | "Language" >> IdentifyLanguage(
         opts.languages, opts.lang_threshold, opts.lid_model)
     distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes, folder,
-                                                                       dedup_spill)
+                                                                       spill)
     matched, match_rejects, match_stats = distinct | "Match" >> MatchQueries(opts.queries,
                                                                              queries_hash)
     rows, balance_rejects, balance_stats = matched | "Balance" >> BalancePairs(
-        opts.balance, opts.max_per_query, opts.seed, folder)
+        opts.balance, opts.max_per_query, opts.seed, folder, spill)
 
     _ = rows | "Manifest" >> WriteRows(FileSystems.join(folder, MANIFEST_DIR), ManifestRow,
                                        manifest_key)

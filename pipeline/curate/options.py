@@ -1,7 +1,7 @@
 """The flags of `pipeline curate`; anything else on the command line is a Beam flag.
 
 `parse(argv) -> (CurateOptions, beam_args)`. Flag names and defaults are DESIGN.md's
-contract; `--min-text-length`/`--max-text-length`/`--lid-model`/`--reshuffle`/`--dedup-exchange`
+contract; `--min-text-length`/`--max-text-length`/`--lid-model`/`--reshuffle`/`--exchange`
 extend it.
 """
 
@@ -35,7 +35,7 @@ class CurateOptions:
     max_text_length: int = 1000
     lid_model: str | None = None
     reshuffle: str = "auto"
-    dedup_exchange: str = "auto"
+    exchange: str = "auto"
 
     def flags(self) -> dict:
         return asdict(self)
@@ -77,11 +77,12 @@ def parser() -> argparse.ArgumentParser:
                    help="redistribute candidates after reading; auto: when there are fewer "
                         "input files than twice the workers (otherwise files already spread "
                         "the work and the dedup shuffle redistributes it)")
-    p.add_argument("--dedup-exchange", default="auto", choices=("auto", "spill", "shuffle"),
-                   help="how dedup moves candidates to their buckets: spill (files in the "
-                        "temporary folder, only references through the runner: constant "
-                        "memory on the local runner) or shuffle (a GroupByKey of bucket lists: "
-                        "for runners with a real shuffle service); auto: spill on the local "
+    p.add_argument("--exchange", default="auto", choices=("auto", "spill", "shuffle"),
+                   help="how candidates and matched pairs cross stage boundaries (the read "
+                        "Reshuffle, dedup's grouping, the wait for the per-query counts): "
+                        "spill (files in the temporary folder, only references through the "
+                        "runner: constant memory on the local runner) or shuffle (through the "
+                        "runner: for runners with a shuffle service); auto: spill on the local "
                         "runners, shuffle elsewhere (Dataflow, Spark, Flink)")
     return p
 
@@ -96,7 +97,7 @@ def parse(argv: list[str]) -> tuple[CurateOptions, list[str]]:
         max_images_per_page=ns.max_images_per_page, max_per_query=ns.max_per_query,
         balance=ns.balance, seed=ns.seed, fail_on_bad_file=ns.fail_on_bad_file,
         min_text_length=ns.min_text_length, max_text_length=ns.max_text_length,
-        lid_model=ns.lid_model, reshuffle=ns.reshuffle, dedup_exchange=ns.dedup_exchange,
+        lid_model=ns.lid_model, reshuffle=ns.reshuffle, exchange=ns.exchange,
     ), beam_args
 
 
@@ -112,8 +113,8 @@ def workers(beam_args: list[str]) -> int:
     return max(ns.direct_num_workers, ns.num_workers, ns.max_num_workers) or os.cpu_count() or 1
 
 
-def dedup_spills(mode: str, beam_args: list[str]) -> bool:
-    """Whether dedup exchanges candidates through spill files (see `--dedup-exchange`)."""
+def spills(mode: str, beam_args: list[str]) -> bool:
+    """Whether the stages exchange candidates through spill files (see `--exchange`)."""
     if mode == "auto":
         from pipeline.beam_options import is_local
 

@@ -1,14 +1,14 @@
 """Read stage: input files -> candidate pairs, read rejects and per-file facts.
 
-`ReadCandidates(files, opts, reshuffle, folder)` is a PTransform over the pipeline root.
+`ReadCandidates(files, opts, reshuffle, folder, spill)` is a PTransform over the pipeline root.
 Output: a tuple `(pairs, rejects, files)`:
 - pairs: lists of up to `counting.BATCH` candidate tuples (`elements` module), reshuffled
   after reading when `reshuffle` (gzip
   files are not splittable: one file is read by one worker; the Reshuffle spreads its pairs over
   all workers. With many files per worker the files already spread the work, and the dedup
   GroupByKey redistributes everything after language id, so `--reshuffle auto` skips it).
-  The Reshuffle moves spill refs, not candidates (`spill`: files under
-  `folder/_spill/read/`), so the runner does not hold the candidates between the stages;
+  With `spill` the Reshuffle moves spill refs, not candidates (files under
+  `folder/_spill/read/`), so the local runner does not hold the candidates between stages;
 - rejects: lists of reject tuples (stage `read`), including `unreadable_file` /
   `truncated_file` rows that
   name a file that could not be read to its end (or `BadFileError` under `--fail-on-bad-file`);
@@ -84,10 +84,10 @@ class ReadFileFn(CountingFn):
 class ReadCandidates(beam.PTransform):
     """Root -> (pairs, rejects, stats) over the given input paths (see the package doc)."""
 
-    def __init__(self, paths: list[str], opts, reshuffle: bool, folder: str):
+    def __init__(self, paths: list[str], opts, reshuffle: bool, folder: str, spill: bool = True):
         super().__init__()
         self.paths, self.opts, self.reshuffle = list(paths), opts, reshuffle
-        self.folder = spill_folder(folder, "read")
+        self.folder, self.spill = spill_folder(folder, "read"), spill
 
     def expand(self, root):
         read = (
@@ -96,7 +96,9 @@ class ReadCandidates(beam.PTransform):
             | "ReadFile" >> beam.ParDo(ReadFileFn(self.opts)).with_outputs(REJECT, STATS, main=PAIR)
         )
         pairs = read[PAIR]
-        if self.reshuffle:
+        if self.reshuffle and not self.spill:
+            pairs = pairs | "Reshuffle" >> beam.Reshuffle()
+        elif self.reshuffle:
             pairs = (pairs
                      | "Spill" >> beam.ParDo(SpillFn(self.folder))
                      | "Reshuffle" >> beam.Reshuffle()

@@ -60,13 +60,13 @@ def test_job_graph_builds_offline_with_dataflow_options(tmp_path, queries_txt):
                                      "--output", str(tmp_path / "o"), *DATAFLOW])
     p = beam.Pipeline(options=pipeline_options(beam_args))
     # paths stay local: resolving gs:// paths needs apache-beam[gcp], which this install lacks
-    spill = options.dedup_spills(opts.dedup_exchange, beam_args)
-    assert not spill  # a runner with a shuffle service: dedup's GroupByKey, no spill files
+    spill = options.spills(opts.exchange, beam_args)
+    assert not spill  # a runner with a shuffle service: its shuffles, no spill files
     graph.build(p, opts, ["gs://commoncrawl/a.warc.gz"], "qhash", str(tmp_path / "tmp"),
-                reshuffle=True, dedup_spill=spill)
+                reshuffle=True, spill=spill)
     proto = p.to_runner_api()  # pickles every DoFn, as a submission would
     names = {t.unique_name for t in proto.components.transforms.values()}
-    assert "Dedup/Buckets" not in names
+    assert not {"Dedup/Buckets", "Read/Spill", "Read/Load", "Balance/Spill"} & names
     for name in ("Read/ReadFile", "Read/Reshuffle", "Normalize/Filter", "Language/Lid176",
                  "Dedup/GroupByBucket", "Dedup/Pick", "Match/Match", "Balance/CountPerQuery",
                  "Balance/Balance",
@@ -75,11 +75,11 @@ def test_job_graph_builds_offline_with_dataflow_options(tmp_path, queries_txt):
         assert name in names
 
 
-def test_dedup_exchange_auto_spills_only_on_the_local_runners():
-    assert options.dedup_spills("auto", []) and options.dedup_spills("auto", ["--runner=DirectRunner"])
-    assert not options.dedup_spills("auto", DATAFLOW)
-    assert not options.dedup_spills("auto", ["--runner=PortableRunner"])
-    assert not options.dedup_spills("shuffle", []) and options.dedup_spills("spill", DATAFLOW)
+def test_exchange_auto_spills_only_on_the_local_runners():
+    assert options.spills("auto", []) and options.spills("auto", ["--runner=DirectRunner"])
+    assert not options.spills("auto", DATAFLOW)
+    assert not options.spills("auto", ["--runner=PortableRunner"])
+    assert not options.spills("shuffle", []) and options.spills("spill", DATAFLOW)
 
 
 def test_reshuffle_auto_when_files_are_few():

@@ -46,14 +46,15 @@ def test_rerun_with_other_worker_count_gives_identical_rows(runs):
 
 def test_shuffle_exchange_gives_the_same_rows_as_spill_files(runs, crawl_dir, queries_txt,
                                                             tmp_path):
-    """`--dedup-exchange shuffle` (what Dataflow, Spark and Flink get) on the local runner."""
+    """`--exchange shuffle` (what Dataflow, Spark and Flink get) on the local runner: the
+    read Reshuffle (3 files, 2 workers), dedup and balance all go through the runner."""
     out = str(tmp_path / "shuffle")
     assert curate("--input", os.path.join(crawl_dir, "*.warc.gz"), "--queries", queries_txt,
-                  "--output", out, "--max-per-query", T, "--dedup-exchange", "shuffle") == 0
+                  "--output", out, "--max-per-query", T, "--exchange", "shuffle") == 0
     for sub in ("manifest", "rejects"):
         assert rows(out, sub) == runs["first"][sub]
     assert json.load(open(os.path.join(out, "stats.json"))) == runs["first_stats"]
-    assert json.load(open(os.path.join(out, "run.json")))["flags"]["dedup_exchange"] == "shuffle"
+    assert json.load(open(os.path.join(out, "run.json")))["flags"]["exchange"] == "shuffle"
 
 
 def test_rerun_replaces_the_folder_and_leaves_no_temporary(runs):
