@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-PADDED = ",.;:?!`"
+PADDED = ",.;:?!`"  # the rule's padded characters (queries.matcher)
+TO_SPACE = "\t\n\r"  # ... and the ones it turns into spaces
 
 _OTHER, _CONTROL, _PUNCT = 0, 1, 2
 _CLASS = np.zeros(0x110000, np.uint8)  # by code point (1.1 MB; only its first lines stay hot)
-_CLASS[[ord(c) for c in "\t\n\r"]] = _CONTROL
+_CLASS[[ord(c) for c in TO_SPACE]] = _CONTROL
 _CLASS[[ord(c) for c in PADDED]] = _PUNCT
 _WIDTH = np.array([1, 1, 3], np.intp)  # slots per character class
 U64 = np.uint64
@@ -127,11 +128,6 @@ class KeyTable:
             rows[todo] = self.rows[slots[todo]]
             todo = todo[(rows[todo, 0] != keys[todo]) & (rows[todo, 1] != 0)]
         return (rows[:, 0] == keys) & (rows[:, 1] != 0), rows
-
-    def get(self, keys: np.ndarray) -> np.ndarray:
-        """The value of each key, -1 where absent."""
-        present, rows = self.probe(keys)
-        return np.where(present, rows[:, 1].astype(np.int64) - 1, -1)
 
 
 def code_points(texts: list[str]) -> np.ndarray:

@@ -36,6 +36,8 @@ from itertools import count, repeat
 import numpy as np
 
 from queries.arrays import (
+    PADDED,
+    TO_SPACE,
     U64,
     KeyTable,
     Powers,
@@ -51,8 +53,10 @@ INLINE_WORDS = 4  # code points 0-7 of a token live in its table row (a 64-byte 
 _LONGER, _RANK = U64(1 << 62), U64((1 << 62) - 1)
 BASES = (0x100000001B3, 0x5BD1E9955BD1E995, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
 # a token no padded field can equal: a space-like character, or a padded one next to another
-_UNMATCHABLE = re.compile(r"[\t\n\r]|[^ ][,.;:?!`]|[,.;:?!`][^ ]")
-_UNMATCHABLE_LINES = re.compile(r"[\t\r]|[^ \n][,.;:?!`]|[,.;:?!`][^ \n]")
+_P = re.escape(PADDED)
+_UNMATCHABLE = re.compile(rf"[{TO_SPACE}]|[^ ][{_P}]|[{_P}][^ ]")
+# the same over entries joined by newlines (a newline there separates entries)
+_UNMATCHABLE_LINES = re.compile(rf"[{TO_SPACE.replace(chr(10), '')}]|[^ \n][{_P}]|[{_P}][^ \n]")
 
 
 def matchable(entry: str) -> bool:

@@ -29,10 +29,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from queries.arrays import PADDED, TO_SPACE
 from queries.columnar import ColumnarIndex
 
-PADDED = (",", ".", ";", ":", "?", "!", "`")
-TO_SPACE = ("\t", "\n", "\r")
 COLUMNAR_MIN_TEXTS = 64        # smaller batches: the per-text path if built (numpy's fixed costs)
 CHUNK_TEXTS = 8192             # texts per columnar pass
 CHUNK_CHARS = 1 << 20          # characters per columnar pass (arrays ~60 bytes per character)

@@ -84,8 +84,9 @@ def test_key_table_probes_past_collisions():
     keys = np.array([0, 5, 2**64 - 1, 17, 1 << 40], dtype=np.uint64)
     table = OneSlotTable(keys, np.arange(5), np.arange(10, dtype=np.uint64).reshape(5, 2))
     probe = np.array([17, 0, 3, 2**64 - 1, 6, 1 << 40], dtype=np.uint64)
-    assert table.get(probe).tolist() == [3, 0, -1, 2, -1, 4]
     present, rows = table.probe(probe)
+    assert present.tolist() == [True, True, False, True, False, True]
+    assert (rows[present, 1] - 1).tolist() == [3, 0, 2, 4]  # stored as value + 1
     assert rows[present, 2:].tolist() == [[6, 7], [0, 1], [4, 5], [8, 9]]
 
 
