@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/curate.py [--pages 60000] [--files 8] [--workers 2] [--dir /tmp/bench-curate]
 
-Generates a crawl (`pipeline.synth.crawl`, cached in --dir), then in the same run measures:
+Generates a crawl (`synth.crawl`, cached in --dir), then in the same run measures:
 - `python -m pipeline curate` (a subprocess: the whole command, Beam start-up included) on
   FnApiRunner multi-processing with --workers workers;
 - a plain single-process loop doing the same work with the same libraries (FastWARC,
@@ -33,10 +33,10 @@ from pipeline.curate import balance, filters, options  # noqa: E402
 from pipeline.curate.language import _Model, default_model_path  # noqa: E402
 from pipeline.curate.read.elements import PAIR, REJECT, reject  # noqa: E402
 from pipeline.curate.read.files import read_file  # noqa: E402
-from pipeline.synth import concepts, crawl  # noqa: E402
 from queries.matcher import QueryMatcher  # noqa: E402
 from schemas.layout import pair_id  # noqa: E402
 from schemas.vocab import Reason  # noqa: E402
+from synth import concepts, crawl  # noqa: E402
 
 T = 20000
 

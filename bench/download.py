@@ -51,7 +51,7 @@ def make_urls(port: int, n: int) -> list[str]:
 
 
 def start_host(port: int, url_file: str) -> subprocess.Popen:
-    proc = subprocess.Popen([PY, "-m", "pipeline.synth.image_host", "--port", str(port),
+    proc = subprocess.Popen([PY, "-m", "synth.image_host", "--port", str(port),
                              "--prerender", url_file], cwd=ROOT, stdout=subprocess.PIPE,
                             text=True)  # fmt: skip
     for line in proc.stdout:

@@ -3,7 +3,7 @@
     .venv/bin/python bench/memory.py curate --sizes 25000,100000 [--workers 2] [--dir /tmp/bench-memory]
     .venv/bin/python bench/memory.py download --sizes 5000,20000 [--workers 2] [--dir ...]
 
-curate: a generated crawl (`pipeline.synth.crawl`, N pages over 8 WARC files, cached in --dir)
+curate: a generated crawl (`synth.crawl`, N pages over 8 WARC files, cached in --dir)
 through `python -m pipeline curate` (FnApiRunner, multi-processing, --workers workers).
 download: N image URLs on the local image host (its own process, not measured) through
 `python -m pipeline download` (--shard-size 1000). Each command runs as a subprocess; a
@@ -117,7 +117,7 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
 
 
 def curate_run(pages: int, workers: int, base: str) -> dict:
-    from pipeline.synth import crawl
+    from synth import crawl
 
     crawl_dir = os.path.join(base, f"crawl-{pages}")
     if not os.path.isdir(crawl_dir):
@@ -141,7 +141,7 @@ def download_run(images: int, workers: int, base: str) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipeline.synth.image_host import ImageHost
+    from synth.image_host import ImageHost
 
     with ImageHost(log_requests=False) as host, tempfile.TemporaryDirectory(dir=base) as tmp:
         urls = [f"http://127.0.0.1:{host.port}/img/mem{i}.{('jpg', 'png', 'webp')[i % 3]}"

@@ -2,7 +2,7 @@
 
 - `write_imagefolder(out, per_class, seed, kind)`: `out/<class>/NNNN.jpg`, one folder per
   class, class names as a caption says them (`red`, `circle` or `red circle` by `kind`); one
-  shape on a random background, drawn by `pipeline.synth.draw` from seeds no crawl URL uses.
+  shape on a random background, drawn by `synth.draw` from seeds no crawl URL uses.
 - `write_retrieval_table(out, n, seed, port)`: a parquet of (`url`, `caption`) rows on the
   image host, names prefixed `heldout-` (the crawl's names are hex digests), captions from
   the crawl's English templates; `pipeline download` turns it into held-out shards.
@@ -17,8 +17,8 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.synth import concepts, crawl, draw
-from pipeline.synth.concepts import Concept
+from synth import concepts, crawl, draw
+from synth.concepts import Concept
 
 EVAL_SIZE = 96
 

@@ -18,8 +18,8 @@ from demo import evalset, world
 from demo.host import ImageHostProcess, pick_port, port_free
 from demo.stages import Stages, last_json_line
 from pipeline import verify
-from pipeline.synth import concepts
 from schemas.layout import write_text_atomic
+from synth import concepts
 
 
 @dataclass(frozen=True)

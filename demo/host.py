@@ -1,4 +1,4 @@
-"""The image host's lifecycle: a `python -m pipeline.synth.image_host` process on 127.0.0.1.
+"""The image host's lifecycle: a `python -m synth.image_host` process on 127.0.0.1.
 
 `pick_port(preferred)` -> `preferred` when it is free, else a free ephemeral port (the
 crawl's URLs carry the port, so it is chosen before the crawl is written).
@@ -49,7 +49,7 @@ class ImageHostProcess:
                                "for it (rerun with --fresh to pick another)")
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.synth.image_host", "--port", str(self.port)],
+            [sys.executable, "-m", "synth.image_host", "--port", str(self.port)],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         try:

@@ -6,7 +6,7 @@
 WordNet lemmas, lacks as phrases. `curate` reads it with `queries.load`.
 
 `write_crawl(out, pages, files, seed, port, hostile_fraction)` -> WARC files built from
-`pipeline.synth.crawl`'s pages (dirty as they are: other languages and charsets, junk,
+`synth.crawl`'s pages (dirty as they are: other languages and charsets, junk,
 empty and title-only alts, repeated pairs, `data:` URLs), with two changes the demo needs:
 image URLs carry the image host's `port` (the downloader maps the host names to
 127.0.0.1 with `--resolve`, but the port comes from the URL), and a fraction of images
@@ -21,8 +21,8 @@ import random
 from urllib.parse import urlsplit, urlunsplit
 
 import queries
-from pipeline.synth import concepts, crawl
 from schemas.layout import write_text_atomic
+from synth import concepts, crawl
 
 EXACT_COPY_FRACTION = 0.04
 NEAR_COPY_FRACTION = 0.04
@@ -84,7 +84,7 @@ def _copies(image: dict, rng: random.Random, port: int) -> list[dict]:
 
 
 def make_page(seed: int, i: int, port: int, hostile_fraction: float, recent: list) -> crawl.Page:
-    """Page `i` of `pipeline.synth.crawl`, its image URLs on `port`, plus re-hosted copies."""
+    """Page `i` of `synth.crawl`, its image URLs on `port`, plus re-hosted copies."""
     page = crawl.make_page(seed, i, hostile_fraction, recent=recent)
     rng = random.Random(f"demo-{seed}-{i}")
     if page.base:

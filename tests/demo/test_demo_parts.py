@@ -16,7 +16,7 @@ from PIL import Image
 from demo import evalset, world
 from demo.host import ImageHostProcess, pick_port
 from demo.stages import StageFailed, Stages, last_json_line
-from pipeline.synth import concepts
+from synth import concepts
 
 
 def _srcs(path: str) -> list[str]:

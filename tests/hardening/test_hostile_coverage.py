@@ -5,9 +5,9 @@ without an expectation fails here instead of silently defaulting to "success".""
 
 from __future__ import annotations
 
-from pipeline.synth.concepts import HOSTILE_ROUTES
-from pipeline.synth.image_host import _HOSTILE
 from schemas.vocab import DownloadReason, Status
+from synth.concepts import HOSTILE_ROUTES
+from synth.image_host import _HOSTILE
 from tests.pipeline.download.test_download_e2e import EXPECTED, FLAGS, rows_for
 
 

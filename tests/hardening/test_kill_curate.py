@@ -15,7 +15,7 @@ import warnings
 
 import pytest
 
-from pipeline.synth import crawl
+from synth import crawl
 from tests.hardening.watch import FinalNameWatcher
 from tests.pipeline.curate.conftest import rows, write_queries
 

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from pipeline.synth.concepts import IMAGE_HOSTS
 from pipeline.verify import verify
+from synth.concepts import IMAGE_HOSTS
 from tests.hardening.watch import FinalNameWatcher
 from tests.pipeline.download.conftest import SAFE, download, write_jsonl
 from tests.pipeline.download.test_download_e2e import parquet_rows

@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.curate.read.files import read_file
 from pipeline.curate.read.warc import html_candidates
-from pipeline.synth import crawl
+from synth import crawl
 from tests.hardening.checks import check_file_outcome, check_outputs
 
 PAGE = "https://www1.openwit-demo.test/dir/p.html"
@@ -178,7 +178,7 @@ BOMB = r"""
 import gzip, resource, sys, zlib
 from types import SimpleNamespace
 from pipeline.curate.read.files import read_file
-from pipeline.synth import crawl
+from synth import crawl
 
 size = int(sys.argv[2])
 http = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {size}\r\n\r\n".encode()

@@ -18,8 +18,8 @@ from pipeline.curate.read.files import read_file
 from pipeline.curate.read.images import base_url, resolve
 from pipeline.curate.read.table import read_table
 from pipeline.curate.read.warc import html_candidates
-from pipeline.synth import crawl
 from queries.matcher import QueryMatcher, pad_text
+from synth import crawl
 from tests.hardening.checks import check_file_outcome, check_outputs
 
 # OPENWIT_HYPOTHESIS_EXAMPLES=2000 for a long bug hunt; the default keeps `make test` fast.

@@ -13,10 +13,10 @@ import pytest
 from pipeline.download.fetch import Fetcher
 from pipeline.download.options import DownloadConfig
 from pipeline.download.worker import download_shard
-from pipeline.synth.image_host import ImageHost
 from pipeline.verify import run, verify
 from schemas.arrow import write_parquet
 from schemas.records import ShardRow
+from synth.image_host import ImageHost
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.curate import cli
-from pipeline.synth import concepts, crawl
+from synth import concepts, crawl
 
 QUERY_WORDS = (list(concepts.SHAPES) + [s + "s" for s in concepts.SHAPES] + ["crosses"]
                + list(concepts.COLORS) + list(concepts.BACKGROUNDS) + ["photo", "drawing"])

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from pipeline.synth import concepts, crawl
+from synth import concepts, crawl
 
 
 def _members(data: bytes) -> int:

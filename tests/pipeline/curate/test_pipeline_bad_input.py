@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from pipeline.synth import crawl
+from synth import crawl
 from tests.pipeline.curate.conftest import curate, rows
 
 PAGE = "http://www1.openwit-demo.test/p/{}.html"

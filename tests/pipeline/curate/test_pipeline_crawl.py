@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.synth import concepts
 from schemas.records import ManifestRow, QueryCount, RejectRow
 from schemas.version import SCHEMA_VERSION
+from synth import concepts
 from tests.pipeline.curate.conftest import curate, rows
 
 T = 40

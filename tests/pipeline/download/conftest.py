@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from pipeline.synth.image_host import ImageHost
+from synth.image_host import ImageHost
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 RESOLVE = "*.openwit-demo.test:127.0.0.1"

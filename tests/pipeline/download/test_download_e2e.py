@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 import webdataset as wds
 
-from pipeline.synth.concepts import HOSTILE_ROUTES, IMAGE_HOSTS
 from pipeline.verify import verify
+from synth.concepts import HOSTILE_ROUTES, IMAGE_HOSTS
 from tests.pipeline.download.conftest import download, write_jsonl
 
 FLAGS = ["--shard-size", "16", "--timeout", "1", "--retries", "1", "--min-image-size", "10",
@@ -145,7 +145,7 @@ def test_exclude_images_marks_eval_overlap(job, tmp_path):
     shutil.copytree(out, copy)
     evals = tmp_path / "eval" / "class_a"
     evals.mkdir(parents=True)
-    from pipeline.synth import draw
+    from synth import draw
 
     path, _, query = rows[5]["url"].partition("://")[2].partition("/")[2].partition("?")
     (evals / "x.png").write_bytes(draw.render("/" + path, query)[0])

@@ -12,8 +12,8 @@ import pytest
 from pipeline.download.fetch import Fetcher, x_robots_optout
 from pipeline.download.http import FetchError
 from pipeline.download.options import USER_AGENT, DownloadConfig
-from pipeline.synth.image_host import SLOW_SECONDS
 from schemas.vocab import DownloadReason as R
+from synth.image_host import SLOW_SECONDS
 from tests.pipeline.download.conftest import RESOLVE
 
 H = "img0.openwit-demo.test"

@@ -9,9 +9,9 @@ from PIL import Image
 
 from pipeline.download.imaging import ImageError, phash, process, sniff
 from pipeline.download.options import DownloadConfig
-from pipeline.synth import draw
-from pipeline.synth.draw import bomb_png, pixel_png
 from schemas.vocab import DownloadReason as R
+from synth import draw
+from synth.draw import bomb_png, pixel_png
 
 
 def cfg(**kw) -> DownloadConfig:

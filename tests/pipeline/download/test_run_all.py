@@ -9,8 +9,8 @@ import tarfile
 import pytest
 
 from pipeline.run_all import split_argv
-from pipeline.synth.concepts import IMAGE_HOSTS, SHAPES, Concept, image_url
 from pipeline.verify import verify
+from synth.concepts import IMAGE_HOSTS, SHAPES, Concept, image_url
 from tests.pipeline.download.conftest import RESOLVE, write_jsonl
 
 

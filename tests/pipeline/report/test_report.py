@@ -15,8 +15,8 @@ from demo.world import write_crawl
 from pipeline.report import data as rdata
 from pipeline.report import numbers
 from pipeline.report.cli import run as report_cli
-from pipeline.synth import concepts
-from pipeline.synth.image_host import ImageHost
+from synth import concepts
+from synth.image_host import ImageHost
 
 T = 6
 ENTRIES = ["a", "on", "of", "background", *concepts.SHAPES, *concepts.COLORS, "red circle", "blue square"]

@@ -12,7 +12,7 @@ Use it in a test or benchmark as a context manager (serves from a thread)::
     with ImageHost() as host:
         host.port, host.url("img0.openwit-demo.test", "/img/a.jpg"), host.requests
 
-or run it alone: `python -m pipeline.synth.image_host --port 8000 [--prerender URLS.txt]`.
+or run it alone: `python -m synth.image_host --port 8000 [--prerender URLS.txt]`.
 Every loop is bounded: an endless body stops after `ENDLESS_LIMIT` bytes.
 """
 
@@ -27,8 +27,8 @@ from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from pipeline.synth import draw
-from pipeline.synth.draw import bomb_png, pixel_png
+from synth import draw
+from synth.draw import bomb_png, pixel_png
 
 ROBOTS_TXT = b"User-agent: *\nDisallow: /private/\n"
 ENDLESS_LIMIT = 256 * 1024 * 1024
@@ -278,7 +278,7 @@ class ImageHost:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m pipeline.synth.image_host", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m synth.image_host", description=__doc__)
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--prerender", help="a file of URLs (one a line) to draw before serving")
     args = p.parse_args(argv)

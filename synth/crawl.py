@@ -1,6 +1,6 @@
 """A deterministic generator of Common Crawl-style WARC and WAT files (the synthetic web's pages).
 
-`python -m pipeline.synth.crawl --out DIR --pages N [--files K] [--seed S] [--wat]
+`python -m synth.crawl --out DIR --pages N [--files K] [--seed S] [--wat]
 [--hostile-fraction F] [--page-bytes B]` writes `DIR/crawl-NNNNN.warc.gz` (warcinfo, then a
 request and a response record per page, one gzip member per record, WARC/1.0 headers) and,
 with `--wat`, `DIR/crawl-NNNNN.warc.wat.gz` (one metadata record per page holding Common Crawl's
@@ -28,8 +28,8 @@ import uuid
 from base64 import b32encode
 from dataclasses import dataclass, field
 
-from pipeline.synth import concepts
-from pipeline.synth.concepts import Concept
+from synth import concepts
+from synth.concepts import Concept
 
 WARC_DATE = "2024-01-01T00:00:00Z"
 # charset written on the page, how it is declared ("http", "meta", "none"), caption languages
@@ -286,7 +286,7 @@ def generate(out: str, pages: int, files: int = 1, seed: int = 0, wat: bool = Fa
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m pipeline.synth.crawl", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m synth.crawl", description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True)
     p.add_argument("--pages", type=int, default=1000)
     p.add_argument("--files", type=int, default=1)

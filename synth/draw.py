@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 
 from PIL import Image, ImageDraw
 
-from pipeline.synth.concepts import BACKGROUNDS, COLORS, Concept, concept_from
+from synth.concepts import BACKGROUNDS, COLORS, Concept, concept_from
 
 FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF"}
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
