@@ -1,6 +1,7 @@
 """Benchmark: candidate pairs/s through the whole `pipeline curate` command vs a plain loop.
 
-    .venv/bin/python bench/curate.py [--pages 60000] [--files 8] [--workers 2] [--dir /tmp/bench-curate]
+    .venv/bin/python bench/curate.py [--pages 60000] [--files 8] [--workers 2] [--dir
+    /tmp/bench-curate]
 
 Generates a crawl (`synth.crawl`, cached in --dir), then in the same run measures:
 - `python -m pipeline curate` (a subprocess: the whole command, Beam start-up included) on
@@ -72,8 +73,13 @@ def plain_loop(files: list[str], entries: list[str], out: str, t: int) -> dict:
             if reason is None:
                 lang, prob = model.top(text)
                 langs[lang] += 1
-                reason = (Reason.WRONG_LANGUAGE if lang != "en" else
-                          Reason.LOW_LANGUAGE_CONFIDENCE if prob < 0.5 else None)
+                reason = (
+                    Reason.WRONG_LANGUAGE
+                    if lang != "en"
+                    else Reason.LOW_LANGUAGE_CONFIDENCE
+                    if prob < 0.5
+                    else None
+                )
             if reason is not None:
                 rejects.append(reject(url, text, reason, input_file))
                 continue
@@ -89,8 +95,11 @@ def plain_loop(files: list[str], entries: list[str], out: str, t: int) -> dict:
 
     os.makedirs(out, exist_ok=True)
     write_table(os.path.join(out, "manifest.parquet"), ManifestRow, sorted(rows))
-    write_table(os.path.join(out, "rejects.parquet"), RejectRow,
-                sorted(rejects, key=lambda r: tuple(v or "" for v in r)))
+    write_table(
+        os.path.join(out, "rejects.parquet"),
+        RejectRow,
+        sorted(rejects, key=lambda r: tuple(v or "" for v in r)),
+    )
     return {"read": read, "kept": len(rows)}
 
 
@@ -98,7 +107,7 @@ def match_and_balance(matcher, distinct: list, rejects: list, t: int) -> list:
     """Match (as the pipeline: `match_batch`, 4,096 per call), count, balance by the rule."""
     matched = []
     for start in range(0, len(distinct), 4096):
-        part = distinct[start:start + 4096]
+        part = distinct[start : start + 4096]
         for (pid, cand), found in zip(part, matcher.match_batch([c[1] for _, c in part])):
             if found:
                 matched.append((pid, cand, tuple(found)))
@@ -139,8 +148,17 @@ def main() -> int:
     size = sum(os.path.getsize(f) for f in files)
     qpath = os.path.join(a.dir, "queries.txt")
     entries = query_list(qpath)
-    print(json.dumps({"crawl": crawl_dir, "files": len(files), "mb": round(size / 1e6, 1),
-                      "queries": len(entries), "cores": os.cpu_count()}))
+    print(
+        json.dumps(
+            {
+                "crawl": crawl_dir,
+                "files": len(files),
+                "mb": round(size / 1e6, 1),
+                "queries": len(entries),
+                "cores": os.cpu_count(),
+            }
+        )
+    )
 
     for rep in range(a.reps):
         # alternate which side runs first: load from other jobs on the machine varies
@@ -152,27 +170,61 @@ def main() -> int:
         assert beam_r["candidates"] == loop_r["candidates"] and beam_r["kept"] == loop_r["kept"]
         for r in (beam_r, loop_r):
             print(json.dumps({"rep": rep, **r}))
-        print(json.dumps({"rep": rep, "first": sides[0].__name__,
-                          "ratio_pipeline_over_loop": round(beam_r["pairs_per_s"] / loop_r["pairs_per_s"], 2),
-                          "cpu_ratio_loop_over_pipeline": round(loop_r["cpu_seconds"] / beam_r["cpu_seconds"], 2),
-                          "load_avg_1m": round(os.getloadavg()[0], 1), "target": 1.5}))
+        print(
+            json.dumps(
+                {
+                    "rep": rep,
+                    "first": sides[0].__name__,
+                    "ratio_pipeline_over_loop": round(
+                        beam_r["pairs_per_s"] / loop_r["pairs_per_s"], 2
+                    ),
+                    "cpu_ratio_loop_over_pipeline": round(
+                        loop_r["cpu_seconds"] / beam_r["cpu_seconds"], 2
+                    ),
+                    "load_avg_1m": round(os.getloadavg()[0], 1),
+                    "target": 1.5,
+                }
+            )
+        )
     return 0
 
 
 def _result(name, secs, cpu, n, cores, kept) -> dict:
-    return {name: {"side": name, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
-                   "candidates": n, "kept": kept, "pairs_per_s": round(n / secs), "cores": cores,
-                   "core_hours_per_billion": round(secs * cores / n * 1e9 / 3600, 1)}}
+    return {
+        name: {
+            "side": name,
+            "seconds": round(secs, 1),
+            "cpu_seconds": round(cpu, 1),
+            "candidates": n,
+            "kept": kept,
+            "pairs_per_s": round(n / secs),
+            "cores": cores,
+            "core_hours_per_billion": round(secs * cores / n * 1e9 / 3600, 1),
+        }
+    }
 
 
 def run_pipeline(a, crawl_dir, files, qpath, entries) -> dict:
     """The whole command in a subprocess (Beam start-up included)."""
     out = os.path.join(a.dir, "out-beam")
     start, cpu0 = time.monotonic(), _child_cpu()
-    subprocess.run([sys.executable, "-m", "pipeline", "curate", "--input",
-                    os.path.join(crawl_dir, "*.warc.gz"), "--queries", qpath, "--output", out,
-                    f"--direct_num_workers={a.workers}"], check=True,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "curate",
+            "--input",
+            os.path.join(crawl_dir, "*.warc.gz"),
+            "--queries",
+            qpath,
+            "--output",
+            out,
+            f"--direct_num_workers={a.workers}",
+        ],
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
     secs, cpu = time.monotonic() - start, _child_cpu() - cpu0
     with open(os.path.join(out, "stats.json")) as f:
         flow = json.load(f)["flow"]

@@ -114,12 +114,16 @@ def main() -> int:
                         "--allow-networks", "127.0.0.1/32",
                         f"--direct_num_workers={args.processes}"]  # fmt: skip
                 i2d = [PY, script, os.path.join(tmp, "urls.parquet"), i2d_out, str(args.processes)]
-                for name, cmd, out, count in (("ours", ours, ours_out, count_ours),
-                                              ("img2dataset", i2d, i2d_out, count_i2d)):
+                for name, cmd, out, count in (
+                    ("ours", ours, ours_out, count_ours),
+                    ("img2dataset", i2d, i2d_out, count_i2d),
+                ):
                     secs = timed(cmd, env)
                     n = count(out)
                     results[name].append(n / secs)
-                    print(f"rep {rep} {name:<12} {n} images in {secs:6.1f}s = {n / secs:7.1f} img/s")
+                    print(
+                        f"rep {rep} {name:<12} {n} images in {secs:6.1f}s = {n / secs:7.1f} img/s"
+                    )
         finally:
             host.terminate()
             host.wait()

@@ -131,6 +131,7 @@ def run_one(impl: str, n_entries: int, n_texts: int, chunk: int) -> dict:
 
         def match_batch(texts):
             return [match(t) for t in texts]
+
     for start in range(0, len(texts), chunk):
         part = texts[start : start + chunk]
         gc.disable()  # the same for both: collector pauses are noise, not matching
@@ -168,9 +169,18 @@ def main() -> int:
     best: dict[str, dict] = {}
     for _ in range(args.rounds):
         for impl in IMPLS:
-            cmd = [sys.executable, __file__, "--_impl", impl,
-                   "--texts", str(args.texts), "--entries", str(args.entries),
-                   "--batch", str(args.batch)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--_impl",
+                impl,
+                "--texts",
+                str(args.texts),
+                "--entries",
+                str(args.entries),
+                "--batch",
+                str(args.batch),
+            ]
             # taskset pins each run to one core, as the target is stated per core.
             if os.path.exists("/usr/bin/taskset"):
                 cmd = ["taskset", "-c", "0", *cmd]
@@ -179,16 +189,19 @@ def main() -> int:
             if impl not in best or res["texts_per_s"] > best[impl]["texts_per_s"]:
                 best[impl] = res
     peer = best["ahocorasick"]
-    same = all(r["digest"] == peer["digest"] and r["matches"] == peer["matches"]
-               for r in best.values())
+    same = all(
+        r["digest"] == peer["digest"] and r["matches"] == peer["matches"] for r in best.values()
+    )
     print(f"identical matches on every text: {same} ({peer['matches']} matches)")
     for impl in IMPLS[1:]:
         ours = best[impl]
-        print(f"{impl}: {ours['texts_per_s']}/s vs ahocorasick {peer['texts_per_s']}/s "
-              f"= {ours['texts_per_s'] / peer['texts_per_s']:.2f}x; build {ours['build_s']} s "
-              f"vs {peer['build_s']} s; matcher memory {ours['matcher_mb']} MB vs "
-              f"{peer['matcher_mb']} MB; peak RSS {ours['peak_rss_mb']} MB vs "
-              f"{peer['peak_rss_mb']} MB")
+        print(
+            f"{impl}: {ours['texts_per_s']}/s vs ahocorasick {peer['texts_per_s']}/s "
+            f"= {ours['texts_per_s'] / peer['texts_per_s']:.2f}x; build {ours['build_s']} s "
+            f"vs {peer['build_s']} s; matcher memory {ours['matcher_mb']} MB vs "
+            f"{peer['matcher_mb']} MB; peak RSS {ours['peak_rss_mb']} MB vs "
+            f"{peer['peak_rss_mb']} MB"
+        )
     return 0 if same else 1
 
 

@@ -1,6 +1,7 @@
 """Benchmark: peak memory of `pipeline curate` and `pipeline download` at two sizes (4x apart).
 
-    .venv/bin/python bench/memory.py curate --sizes 25000,100000 [--workers 2] [--dir /tmp/bench-memory]
+    .venv/bin/python bench/memory.py curate --sizes 25000,100000 [--workers 2] [--dir
+    /tmp/bench-memory]
     .venv/bin/python bench/memory.py download --sizes 5000,20000 [--workers 2] [--dir ...]
 
 curate: a generated crawl (`synth.crawl`, N pages over 8 WARC files, cached in --dir)
@@ -29,8 +30,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 PY = sys.executable
 RESOLVE = ["--allow-networks", "127.0.0.1/32"]
-QUERIES = ("circle", "square", "triangle", "star", "red", "blue", "green", "yellow", "white",
-           "black", "photo", "drawing", "squares", "circles", "stars")
+QUERIES = (
+    "circle",
+    "square",
+    "triangle",
+    "star",
+    "red",
+    "blue",
+    "green",
+    "yellow",
+    "white",
+    "black",
+    "photo",
+    "drawing",
+    "squares",
+    "circles",
+    "stars",
+)
 
 
 def _children() -> dict[int, list[int]]:
@@ -94,19 +110,30 @@ class TreeSampler(threading.Thread):
     def stop(self) -> dict:
         self.done.set()
         self.join()
-        others = sorted((v for pid, v in self.per_pid.items() if pid != self.pid and v), reverse=True)
-        return {"peak_rss_mib": round(self.peak_rss / 1024, 1),
-                "peak_pss_mib": round(self.peak_pss / 1024, 1), "processes": self.peak_procs,
-                # each process's own peak: the command's (the Beam runner), then the largest others
-                "peak_pss_mib_runner": round(self.per_pid.get(self.pid, 0) / 1024),
-                "peak_pss_mib_others": [round(v / 1024) for v in others[:6]]}
+        others = sorted(
+            (v for pid, v in self.per_pid.items() if pid != self.pid and v), reverse=True
+        )
+        return {
+            "peak_rss_mib": round(self.peak_rss / 1024, 1),
+            "peak_pss_mib": round(self.peak_pss / 1024, 1),
+            "processes": self.peak_procs,
+            # each process's own peak: the command's (the Beam runner), then the largest others
+            "peak_pss_mib_runner": round(self.per_pid.get(self.pid, 0) / 1024),
+            "peak_pss_mib_others": [round(v / 1024) for v in others[:6]],
+        }
 
 
 def measure(cmd: list[str], env: dict | None = None) -> dict:
     """Run `cmd` to completion (it must succeed) and return its tree's peaks and wall time."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     sampler = TreeSampler(proc.pid)
     sampler.start()
     _, err = proc.communicate()
@@ -128,13 +155,30 @@ def curate_run(pages: int, workers: int, base: str) -> dict:
     with open(queries, "w") as f:
         f.write("\n".join(QUERIES) + "\n")
     with tempfile.TemporaryDirectory(dir=base) as tmp:
-        res = measure([PY, "-m", "pipeline", "curate", "--input", f"{crawl_dir}/*.warc.gz",
-                       "--queries", queries, "--output", os.path.join(tmp, "out"),
-                       f"--direct_num_workers={workers}"])
+        res = measure(
+            [
+                PY,
+                "-m",
+                "pipeline",
+                "curate",
+                "--input",
+                f"{crawl_dir}/*.warc.gz",
+                "--queries",
+                queries,
+                "--output",
+                os.path.join(tmp, "out"),
+                f"--direct_num_workers={workers}",
+            ]
+        )
         with open(os.path.join(tmp, "out", "stats.json")) as f:
             read = json.load(f)["flow"]["read"]
-    return {"stage": "curate", "pages": pages, "input_mib": round(size / 2**20, 1),
-            "candidates": read, **res}
+    return {
+        "stage": "curate",
+        "pages": pages,
+        "input_mib": round(size / 2**20, 1),
+        "candidates": read,
+        **res,
+    }
 
 
 def download_run(images: int, workers: int, base: str) -> dict:
@@ -144,18 +188,42 @@ def download_run(images: int, workers: int, base: str) -> dict:
     from synth.image_host import ImageHost
 
     with ImageHost(log_requests=False) as host, tempfile.TemporaryDirectory(dir=base) as tmp:
-        urls = [f"http://127.0.0.1:{host.port}/img/mem{i}.{('jpg', 'png', 'webp')[i % 3]}"
-                f"?count={1 + i % 4}&w={200 + i % 200}&h={150 + i % 150}" for i in range(images)]
+        urls = [
+            f"http://127.0.0.1:{host.port}/img/mem{i}.{('jpg', 'png', 'webp')[i % 3]}"
+            f"?count={1 + i % 4}&w={200 + i % 200}&h={150 + i % 150}"
+            for i in range(images)
+        ]
         manifest = os.path.join(tmp, "urls.parquet")
         pq.write_table(pa.table({"url": urls, "caption": [f"image {i}" for i in urls]}), manifest)
-        res = measure([PY, "-m", "pipeline", "download", "--manifest", manifest, "--output",
-                       os.path.join(tmp, "out"), *RESOLVE, "--shard-size", "1000",
-                       "--retries", "0", f"--direct_num_workers={workers}"],
-                      {"NO_ALBUMENTATIONS_UPDATE": "1"})
+        res = measure(
+            [
+                PY,
+                "-m",
+                "pipeline",
+                "download",
+                "--manifest",
+                manifest,
+                "--output",
+                os.path.join(tmp, "out"),
+                *RESOLVE,
+                "--shard-size",
+                "1000",
+                "--retries",
+                "0",
+                f"--direct_num_workers={workers}",
+            ],
+            {"NO_ALBUMENTATIONS_UPDATE": "1"},
+        )
         with open(os.path.join(tmp, "out", "stats.json")) as f:
             stats = json.load(f)
-    return {"stage": "download", "images": images, "successes": stats["successes"],
-            "errors": stats.get("errors"), "dedup": stats.get("dedup"), **res}
+    return {
+        "stage": "download",
+        "images": images,
+        "successes": stats["successes"],
+        "errors": stats.get("errors"),
+        "dedup": stats.get("dedup"),
+        **res,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,9 +241,15 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(json.dumps(r), flush=True)
     a, b = results
-    print(json.dumps({"ratio_of_size": round(large / small, 2),
-                      "ratio_peak_rss": round(b["peak_rss_mib"] / a["peak_rss_mib"], 2),
-                      "ratio_peak_pss": round(b["peak_pss_mib"] / a["peak_pss_mib"], 2)}))
+    print(
+        json.dumps(
+            {
+                "ratio_of_size": round(large / small, 2),
+                "ratio_peak_rss": round(b["peak_rss_mib"] / a["peak_rss_mib"], 2),
+                "ratio_peak_pss": round(b["peak_pss_mib"] / a["peak_pss_mib"], 2),
+            }
+        )
+    )
     return 0
 
 

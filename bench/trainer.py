@@ -46,14 +46,28 @@ def tokenizer_for_shapes():
     return train_tokenizer([f"a {c} {s}" for c, s in classes()] * 4, vocab_size=400)
 
 
-def compute_only(model_name: str, batch: int, steps: int, device: torch.device,
-                 precision: str, text_len: int = 6, vocab: int = 400, compile_: bool = False):
+def compute_only(
+    model_name: str,
+    batch: int,
+    steps: int,
+    device: torch.device,
+    precision: str,
+    text_len: int = 6,
+    vocab: int = 400,
+    compile_: bool = False,
+):
     """Samples/s of train steps on one batch already on the device (no data loading)."""
     cfg = load_model_config(model_name).with_vocab_size(vocab)
     model = build_model(cfg).to(device)
     stepper = torch.compile(model) if compile_ else model
-    ctx = StepContext(stepper, model, make_optimizer(model, 1e-4, 0.2),
-                      make_scaler(device, precision), device, precision)
+    ctx = StepContext(
+        stepper,
+        model,
+        make_optimizer(model, 1e-4, 0.2),
+        make_scaler(device, precision),
+        device,
+        precision,
+    )
     size = cfg.vision.image_size
     images = torch.randn(batch, 3, size, size, device=device)
     texts = torch.randint(3, vocab, (batch, text_len), device=device)
@@ -81,10 +95,23 @@ def cpu_loop(shards: Path, batch: int, steps: int, workers: int) -> dict:
     """The real loop on shards; rates from metrics.jsonl after the first logging interval."""
     with tempfile.TemporaryDirectory() as out:
         tok = tokenizer_for_shapes()
-        data = DataConfig(spec=f"{shards}/{{00000..00007}}.tar", batch_size=batch, image_size=32,
-                          workers=workers, shuffle_buffer=500)
-        cfg = TrainConfig(output=out, epochs=100, lr=1e-3, warmup=10, save_every=0,
-                          log_every=10, max_steps=steps, progress=False)
+        data = DataConfig(
+            spec=f"{shards}/{{00000..00007}}.tar",
+            batch_size=batch,
+            image_size=32,
+            workers=workers,
+            shuffle_buffer=500,
+        )
+        cfg = TrainConfig(
+            output=out,
+            epochs=100,
+            lr=1e-3,
+            warmup=10,
+            save_every=0,
+            log_every=10,
+            max_steps=steps,
+            progress=False,
+        )
         env = DistEnv(device=torch.device("cpu"))
         trainer = Trainer(load_model_config("tiny"), data, cfg, tok, env)
         trainer.save = lambda: None  # checkpoint writing is not what is measured
@@ -112,10 +139,14 @@ def run_cpu(args) -> None:
     peak_children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"cpu tiny batch {args.batch} workers {args.workers} threads {args.threads}")
     print(f"  compute only (peer):  {peer:8.1f} samples/s")
-    print(f"  full loop on shards:  {loop['samples_per_s']:8.1f} samples/s  "
-          f"ratio loop/compute {loop['samples_per_s'] / peer:.2f}")
+    print(
+        f"  full loop on shards:  {loop['samples_per_s']:8.1f} samples/s  "
+        f"ratio loop/compute {loop['samples_per_s'] / peer:.2f}"
+    )
     print(f"  data-loading share:   {loop['data_time_frac']:.1%} of step time")
-    print(f"  peak RSS: trainer {peak_mb:.0f} MiB, largest loader worker {peak_children_mb:.0f} MiB")
+    print(
+        f"  peak RSS: trainer {peak_mb:.0f} MiB, largest loader worker {peak_children_mb:.0f} MiB"
+    )
     print(f"  {args.steps} steps in {loop['wall_s']:.1f} s, final loss {loop['final_loss']:.3f}")
 
 
@@ -159,8 +190,10 @@ def open_clip_rate(name: str, batch: int, steps: int, device: torch.device) -> f
             img, txt, scale = model(images, texts)[:3]
             logits = scale * img @ txt.T
             labels = torch.arange(batch, device=device)
-            loss = (torch.nn.functional.cross_entropy(logits, labels)
-                    + torch.nn.functional.cross_entropy(logits.T, labels)) / 2
+            loss = (
+                torch.nn.functional.cross_entropy(logits, labels)
+                + torch.nn.functional.cross_entropy(logits.T, labels)
+            ) / 2
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -174,8 +207,13 @@ def loader_rate(batch: int, workers: int, batches: int = 30) -> float:
     """Samples/s of the training loader alone at 224 px (JPEG decode + crop + tokenize)."""
     with tempfile.TemporaryDirectory() as tmp:
         write_shards(tmp, n_shards=8, per_shard=512, image_size=256, seed=1)
-        cfg = DataConfig(spec=f"{tmp}/{{00000..00007}}.tar", batch_size=batch, image_size=224,
-                         workers=workers, shuffle_buffer=1000)
+        cfg = DataConfig(
+            spec=f"{tmp}/{{00000..00007}}.tar",
+            batch_size=batch,
+            image_size=224,
+            workers=workers,
+            shuffle_buffer=1000,
+        )
         it = iter(make_loader(cfg, tokenizer_for_shapes()))
         next(it)
         t0 = time.perf_counter()
@@ -190,16 +228,29 @@ def run_gpu(args) -> None:
     print(f"gpu {torch.cuda.get_device_name()}: measured bf16 matmul peak {peak:.0f} TFLOP/s")
     for name in ("ViT-B-32", "ViT-B-16"):
         torch.cuda.reset_peak_memory_stats()
-        rate, _, batch, ctx = compute_only(name, 256, args.gpu_steps, device, "bf16",
-                                           text_len=77, vocab=49408, compile_=args.torchcompile)
+        rate, _, batch, ctx = compute_only(
+            name,
+            256,
+            args.gpu_steps,
+            device,
+            "bf16",
+            text_len=77,
+            vocab=49408,
+            compile_=args.torchcompile,
+        )
         flops = flops_per_sample(ctx, batch)
         mfu = flops * rate / (peak * 1e12)
         mem = torch.cuda.max_memory_allocated() / 2**30
         theirs = open_clip_rate(name, 256, args.gpu_steps, device)
-        ref = f"open_clip {theirs:.0f} samples/s, ours/theirs {rate / theirs:.2f}" if theirs else \
-            "open_clip not importable: not compared"
-        print(f"  {name} batch 256 bf16: {rate:.0f} samples/s, {flops / 1e9:.1f} GFLOP/sample, "
-              f"MFU {mfu:.1%}, peak mem {mem:.1f} GiB; {ref}")
+        ref = (
+            f"open_clip {theirs:.0f} samples/s, ours/theirs {rate / theirs:.2f}"
+            if theirs
+            else "open_clip not importable: not compared"
+        )
+        print(
+            f"  {name} batch 256 bf16: {rate:.0f} samples/s, {flops / 1e9:.1f} GFLOP/sample, "
+            f"MFU {mfu:.1%}, peak mem {mem:.1f} GiB; {ref}"
+        )
         del ctx, batch
         torch.cuda.empty_cache()
     rate = loader_rate(256, args.gpu_workers)

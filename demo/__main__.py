@@ -36,8 +36,12 @@ HELP = {
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m demo", description=__doc__.split("\n")[0])
     for f in fields(DemoConfig):
-        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default,
-                       help=HELP.get(f.name, "") + f" (default {f.default})")
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            type=type(f.default),
+            default=f.default,
+            help=HELP.get(f.name, "") + f" (default {f.default})",
+        )
     p.add_argument("--fresh", action="store_true", help="delete the output folder first")
     return p
 

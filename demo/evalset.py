@@ -72,8 +72,12 @@ def write_retrieval_table(out: str, n: int, seed: int, port: int) -> int:
     urls, captions = [], []
     for i in range(n):
         rng = random.Random(f"heldout-retrieval-{seed}-{i}")
-        c = Concept(rng.choice(concepts.SHAPES), rng.choice(tuple(concepts.COLORS)),
-                    rng.choice(tuple(concepts.BACKGROUNDS)), rng.randint(1, 4))
+        c = Concept(
+            rng.choice(concepts.SHAPES),
+            rng.choice(tuple(concepts.COLORS)),
+            rng.choice(tuple(concepts.BACKGROUNDS)),
+            rng.randint(1, 4),
+        )
         host = f"{rng.choice(concepts.IMAGE_HOSTS)}:{port}"
         urls.append(concepts.image_url(host, f"heldout-{seed}-{i}", c, "jpg", (320, 240)))
         captions.append(crawl.english_caption(c, rng))

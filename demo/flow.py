@@ -78,9 +78,20 @@ def shard_spec(folder: str) -> str:
 def download_flags(cfg: DemoConfig) -> list[str]:
     # Only 127.0.0.1 is opened; the synthetic hosts' names map to it. Short timeouts keep the
     # slow/endless hostile routes from dominating the demo's wall time.
-    return ["--resolve", f"*.{concepts.DOMAIN}:127.0.0.1", "--allow-networks", "127.0.0.1/32",
-            "--image-size", str(cfg.image_size), "--shard-size", "2000",
-            "--timeout", "2", "--retries", "1"]
+    return [
+        "--resolve",
+        f"*.{concepts.DOMAIN}:127.0.0.1",
+        "--allow-networks",
+        "127.0.0.1/32",
+        "--image-size",
+        str(cfg.image_size),
+        "--shard-size",
+        "2000",
+        "--timeout",
+        "2",
+        "--retries",
+        "1",
+    ]
 
 
 class Demo:
@@ -94,14 +105,23 @@ class Demo:
 
     def queries(self) -> None:
         p = self.p
-        self.st.run("queries_embedded", {}, lambda: os.path.isfile(p.embedded), lambda: self.st.command(
-            "queries_embedded", ["queries", "build", "--embedded", "--out", p.embedded]))
+        self.st.run(
+            "queries_embedded",
+            {},
+            lambda: os.path.isfile(p.embedded),
+            lambda: self.st.command(
+                "queries_embedded", ["queries", "build", "--embedded", "--out", p.embedded]
+            ),
+        )
         self.results["queries"] = self.st.run(
-            "queries", self.params("queries_embedded"), lambda: os.path.isfile(p.queries),
-            lambda: world.write_queries(p.embedded, p.queries))
+            "queries",
+            self.params("queries_embedded"),
+            lambda: os.path.isfile(p.queries),
+            lambda: world.write_queries(p.embedded, p.queries),
+        )
 
     def choose_port(self) -> int:
-        """The crawl's port if it was written before and is free (or no longer needed), else a new one."""
+        """The crawl's port if written before and free (or no longer needed), else a new one."""
         try:
             with open(os.path.join(self.st.stamp_dir, "crawl.json"), encoding="utf-8") as f:
                 old = json.load(f)["params"]["port"]
@@ -113,21 +133,38 @@ class Demo:
 
     def world(self, port: int) -> None:
         c, p = self.cfg, self.p
-        crawl_params = {"pages": c.pages, "files": c.files, "seed": c.seed, "port": port,
-                        "hostile_fraction": c.hostile_fraction}
-        self.st.run("crawl", crawl_params, lambda: len(glob.glob(f"{p.crawl}/*.warc.gz")) == c.files,
-                    lambda: world.write_crawl(p.crawl, c.pages, c.files, c.seed, port, c.hostile_fraction),
-                    clean=(p.crawl,))
-        self.st.run("eval_images", {"per_class": c.eval_per_class, "seed": c.seed, "kind": c.eval_classes},
-                    lambda: os.path.isdir(p.eval_images), self._eval_images,
-                    clean=(p.eval_images, p.eval_images + ".tmp"))
-        self.st.run("heldout_table", {"n": c.retrieval_n, "seed": c.seed, "port": port},
-                    lambda: os.path.isfile(p.heldout_table),
-                    lambda: evalset.write_retrieval_table(p.heldout_table, c.retrieval_n, c.seed, port))
+        crawl_params = {
+            "pages": c.pages,
+            "files": c.files,
+            "seed": c.seed,
+            "port": port,
+            "hostile_fraction": c.hostile_fraction,
+        }
+        self.st.run(
+            "crawl",
+            crawl_params,
+            lambda: len(glob.glob(f"{p.crawl}/*.warc.gz")) == c.files,
+            lambda: world.write_crawl(p.crawl, c.pages, c.files, c.seed, port, c.hostile_fraction),
+            clean=(p.crawl,),
+        )
+        self.st.run(
+            "eval_images",
+            {"per_class": c.eval_per_class, "seed": c.seed, "kind": c.eval_classes},
+            lambda: os.path.isdir(p.eval_images),
+            self._eval_images,
+            clean=(p.eval_images, p.eval_images + ".tmp"),
+        )
+        self.st.run(
+            "heldout_table",
+            {"n": c.retrieval_n, "seed": c.seed, "port": port},
+            lambda: os.path.isfile(p.heldout_table),
+            lambda: evalset.write_retrieval_table(p.heldout_table, c.retrieval_n, c.seed, port),
+        )
 
     def _eval_images(self) -> int:
-        return evalset.write_imagefolder(self.p.eval_images, self.cfg.eval_per_class, self.cfg.seed,
-                                         self.cfg.eval_classes)
+        return evalset.write_imagefolder(
+            self.p.eval_images, self.cfg.eval_per_class, self.cfg.seed, self.cfg.eval_classes
+        )
 
     def host(self, stack: contextlib.ExitStack, port: int) -> None:
         """Start the image host the first time a stage needs it; the stack stops it."""
@@ -144,35 +181,98 @@ class Demo:
             self.host(stack, port)
             if os.path.isfile(os.path.join(p.data, "curate", "stats.json")):
                 # curate finished before: resume the download (it skips complete shards)
-                args = ["pipeline", "download", "--manifest", os.path.join(p.data, "curate"),
-                        "--output", p.data]
+                args = [
+                    "pipeline",
+                    "download",
+                    "--manifest",
+                    os.path.join(p.data, "curate"),
+                    "--output",
+                    p.data,
+                ]
             else:
-                args = ["pipeline", "run", "--input", os.path.join(p.crawl, "*.warc.gz"),
-                        "--queries", p.queries, "--output", p.data,
-                        "--max-per-query", str(c.max_per_query)]
+                args = [
+                    "pipeline",
+                    "run",
+                    "--input",
+                    os.path.join(p.crawl, "*.warc.gz"),
+                    "--queries",
+                    p.queries,
+                    "--output",
+                    p.data,
+                    "--max-per-query",
+                    str(c.max_per_query),
+                ]
             self.st.command("pipeline_run", [*args, *flags])
 
         self.st.run("pipeline_run", params, lambda: verified(p.data), run_pipeline, clean=(p.data,))
 
         def heldout() -> None:
             self.host(stack, port)
-            self.st.command("heldout_download", [
-                "pipeline", "download", "--manifest", p.heldout_table, "--output", p.heldout, *flags])
+            self.st.command(
+                "heldout_download",
+                [
+                    "pipeline",
+                    "download",
+                    "--manifest",
+                    p.heldout_table,
+                    "--output",
+                    p.heldout,
+                    *flags,
+                ],
+            )
 
-        self.st.run("heldout_download", self.params("heldout_table", flags=flags),
-                    lambda: verified(p.heldout), heldout, clean=(p.heldout,))
+        self.st.run(
+            "heldout_download",
+            self.params("heldout_table", flags=flags),
+            lambda: verified(p.heldout),
+            heldout,
+            clean=(p.heldout,),
+        )
 
     def train(self) -> None:
         c, p = self.cfg, self.p
-        args = ["trainer", "train", "--train-data", shard_spec(p.data), "--model", "tiny",
-                "--output", p.run, "--epochs", str(c.epochs), "--batch-size", str(c.batch_size),
-                "--lr", str(c.lr), "--warmup", "30", "--workers", str(c.workers),
-                "--vocab-size", "1000", "--device", "cpu", "--log-every", "10",
-                "--save-every", "100000", "--keep-checkpoints", "1", "--no-progress",
-                "--resume", "latest", "--seed", str(c.seed)]
-        self.st.run("train", self.params("pipeline_run", args=args[4:]),
-                    lambda: bool(self.checkpoint()), lambda: self.st.command("train", args),
-                    clean=(p.run,))
+        args = [
+            "trainer",
+            "train",
+            "--train-data",
+            shard_spec(p.data),
+            "--model",
+            "tiny",
+            "--output",
+            p.run,
+            "--epochs",
+            str(c.epochs),
+            "--batch-size",
+            str(c.batch_size),
+            "--lr",
+            str(c.lr),
+            "--warmup",
+            "30",
+            "--workers",
+            str(c.workers),
+            "--vocab-size",
+            "1000",
+            "--device",
+            "cpu",
+            "--log-every",
+            "10",
+            "--save-every",
+            "100000",
+            "--keep-checkpoints",
+            "1",
+            "--no-progress",
+            "--resume",
+            "latest",
+            "--seed",
+            str(c.seed),
+        ]
+        self.st.run(
+            "train",
+            self.params("pipeline_run", args=args[4:]),
+            lambda: bool(self.checkpoint()),
+            lambda: self.st.command("train", args),
+            clean=(p.run,),
+        )
 
     def checkpoint(self) -> str | None:
         found = sorted(glob.glob(os.path.join(self.p.run, "checkpoints", "step_*.pt")))
@@ -186,13 +286,25 @@ class Demo:
                 printed = self.st.command(name, args, capture=True)
                 last_json_line(printed)  # must parse; saved exactly as printed
                 write_text_atomic(path, printed)
-            self.st.run(name, self.params("train", "eval_images", "heldout_download"),
-                        lambda: _json_ok(path), action)
+
+            self.st.run(
+                name,
+                self.params("train", "eval_images", "heldout_download"),
+                lambda: _json_ok(path),
+                action,
+            )
 
         ckpt = self.checkpoint()
-        save("zeroshot", p.zeroshot, ["trainer", "zeroshot", "--checkpoint", ckpt, "--images", p.eval_images])
-        save("retrieval", p.retrieval, ["trainer", "retrieval", "--checkpoint", ckpt,
-                                        "--data", shard_spec(p.heldout)])
+        save(
+            "zeroshot",
+            p.zeroshot,
+            ["trainer", "zeroshot", "--checkpoint", ckpt, "--images", p.eval_images],
+        )
+        save(
+            "retrieval",
+            p.retrieval,
+            ["trainer", "retrieval", "--checkpoint", ckpt, "--data", shard_spec(p.heldout)],
+        )
 
     def report(self) -> str:
         # Always rewritten: cheap, and it should show the latest training and evaluation.

@@ -45,12 +45,16 @@ class ImageHostProcess:
 
     def __enter__(self) -> ImageHostProcess:
         if not port_free(self.port):
-            raise RuntimeError(f"port {self.port} on {LOOPBACK} is busy; the crawl was written "
-                               "for it (rerun with --fresh to pick another)")
+            raise RuntimeError(
+                f"port {self.port} on {LOOPBACK} is busy; the crawl was written "
+                "for it (rerun with --fresh to pick another)"
+            )
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "synth.image_host", "--port", str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         try:
             self._wait_ready()
@@ -63,7 +67,9 @@ class ImageHostProcess:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"image host exited with {self.proc.returncode}; see {self.log_file}")
+                raise RuntimeError(
+                    f"image host exited with {self.proc.returncode}; see {self.log_file}"
+                )
             try:
                 conn = http.client.HTTPConnection(LOOPBACK, self.port, timeout=1)
                 conn.request("GET", "/robots.txt")
@@ -71,7 +77,9 @@ class ImageHostProcess:
                     return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError(f"image host did not answer on port {self.port} within {self.start_timeout} s")
+        raise RuntimeError(
+            f"image host did not answer on port {self.port} within {self.start_timeout} s"
+        )
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

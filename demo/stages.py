@@ -57,8 +57,14 @@ class Stages:
             return False
         return stamp.get("params") == params and check()
 
-    def run(self, name: str, params: dict, check: Callable[[], bool], action: Callable[[], object],
-            clean: tuple[str, ...] = ()):
+    def run(
+        self,
+        name: str,
+        params: dict,
+        check: Callable[[], bool],
+        action: Callable[[], object],
+        clean: tuple[str, ...] = (),
+    ):
         """Run `action` unless the stage is done; returns what it returned (None when reused).
 
         `clean`: folders the stage writes. They are kept when the last attempt had the same
@@ -93,11 +99,14 @@ class Stages:
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"$ {' '.join(cmd)}\n")
             log.flush()
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE if capture else log,
-                                  stderr=log, env=ENV, text=True)
+            proc = subprocess.run(
+                cmd, stdout=subprocess.PIPE if capture else log, stderr=log, env=ENV, text=True
+            )
         if proc.returncode != 0:
-            raise StageFailed(f"{name}: `{' '.join(args[:2])}` exited {proc.returncode}; "
-                              f"last lines of {log_path}:\n{tail(log_path)}")
+            raise StageFailed(
+                f"{name}: `{' '.join(args[:2])}` exited {proc.returncode}; "
+                f"last lines of {log_path}:\n{tail(log_path)}"
+            )
         if capture:
             with open(log_path, "a", encoding="utf-8") as log:
                 log.write(proc.stdout)

@@ -26,7 +26,12 @@ from synth import concepts, crawl
 
 EXACT_COPY_FRACTION = 0.04
 NEAR_COPY_FRACTION = 0.04
-REENCODE = {"jpg": ("cmyk", "exif"), "png": ("palette", "rgba"), "webp": ("plain",), "gif": ("plain",)}
+REENCODE = {
+    "jpg": ("cmyk", "exif"),
+    "png": ("palette", "rgba"),
+    "webp": ("plain",),
+    "gif": ("plain",),
+}
 
 
 def concept_entries() -> list[str]:
@@ -42,7 +47,12 @@ def concept_entries() -> list[str]:
 
 def concept_words() -> list[str]:
     """The single words of the concept vocabulary (shapes, colours, backgrounds, counts)."""
-    return [*concepts.SHAPES, *concepts.COLORS, *concepts.BACKGROUNDS, *concepts.COUNT_WORDS.values()]
+    return [
+        *concepts.SHAPES,
+        *concepts.COLORS,
+        *concepts.BACKGROUNDS,
+        *concepts.COUNT_WORDS.values(),
+    ]
 
 
 def write_queries(embedded: str, out: str) -> dict:
@@ -52,7 +62,11 @@ def write_queries(embedded: str, out: str) -> dict:
     extra = [e for e in concept_entries() + concept_words() if e not in have]
     missing_words = [w for w in concept_words() if w not in have]
     write_text_atomic(out, "".join(e + "\n" for e in [*base, *dict.fromkeys(extra)]))
-    return {"embedded": len(base), "added": len(set(extra)), "words_missing_from_embedded": missing_words}
+    return {
+        "embedded": len(base),
+        "added": len(set(extra)),
+        "words_missing_from_embedded": missing_words,
+    }
 
 
 def with_port(url: str, port: int) -> str:
@@ -98,8 +112,9 @@ def make_page(seed: int, i: int, port: int, hostile_fraction: float, recent: lis
     return page
 
 
-def write_crawl(out: str, pages: int, files: int, seed: int, port: int,
-                hostile_fraction: float) -> list[str]:
+def write_crawl(
+    out: str, pages: int, files: int, seed: int, port: int, hostile_fraction: float
+) -> list[str]:
     """Write `out/crawl-NNNNN.warc.gz` (same arguments -> same bytes); returns the paths."""
     os.makedirs(out, exist_ok=True)
     recent: list = []
@@ -110,7 +125,9 @@ def write_crawl(out: str, pages: int, files: int, seed: int, port: int,
         with open(name + ".tmp", "wb") as w:
             w.write(crawl.warcinfo(os.path.basename(name)))
             for i in range(f * per_file, min(pages, (f + 1) * per_file)):
-                w.write(crawl.warc_records(make_page(seed, i, port, hostile_fraction, recent), seed, i))
+                w.write(
+                    crawl.warc_records(make_page(seed, i, port, hostile_fraction, recent), seed, i)
+                )
         os.replace(name + ".tmp", name)
         paths.append(name)
     return paths

@@ -31,8 +31,7 @@ class Powers:
         series = self.series
         if len(series[0]) < n:
             size = max(n, 2 * len(series[0]))
-            series = self.series = (self._series(self.base, size),
-                                    self._series(self.inverse, size))
+            series = self.series = (self._series(self.base, size), self._series(self.inverse, size))
         return series
 
     @staticmethod
@@ -42,15 +41,15 @@ class Powers:
         return np.cumprod(out, out=out)  # wraps mod 2^64, as intended
 
 
-def field_keys(cp: np.ndarray, start: np.ndarray, length: np.ndarray,
-               powers: Powers) -> np.ndarray:
+def field_keys(cp: np.ndarray, start: np.ndarray, length: np.ndarray, powers: Powers) -> np.ndarray:
     """Key of each field cp[start:start+length]: polynomial hash mod 2^64 mixed with length."""
     up, down = powers.get(len(cp) + 1)
     prefix = np.zeros(len(cp) + 1, U64)
     np.cumsum(cp.astype(U64) * up[: len(cp)], out=prefix[1:])
     with np.errstate(over="ignore"):
-        return ((prefix[start + length] - prefix[start]) * down[start]
-                + length.astype(U64) * _LEN_MIX)
+        return (prefix[start + length] - prefix[start]) * down[start] + length.astype(
+            U64
+        ) * _LEN_MIX
 
 
 def aligned_zeros(rows: int, width: int) -> np.ndarray:
@@ -87,8 +86,13 @@ class KeyTable:
     payload...]. A lookup reads one row, so a key, its value and its payload share a cache
     line (the table is a numpy array of a few MB or more: huge pages, no TLB misses)."""
 
-    def __init__(self, keys: np.ndarray, values: np.ndarray, payload: np.ndarray | None = None,
-                 max_load: float = 0.5):
+    def __init__(
+        self,
+        keys: np.ndarray,
+        values: np.ndarray,
+        payload: np.ndarray | None = None,
+        max_load: float = 0.5,
+    ):
         # the smallest power of two that keeps the load at most `max_load` (and over half that)
         self.bits = max(4, int(np.ceil(np.log2(max(len(keys), 1) / max_load))))
         size = 1 << self.bits
@@ -160,8 +164,13 @@ def words(cp: np.ndarray) -> np.ndarray:
     return np.ndarray((len(cp),), np.uint64, padded, 0, (4,)).copy()
 
 
-def same_text(a_words: np.ndarray, a_start: np.ndarray, b_words: np.ndarray,
-              b_start: np.ndarray, length: np.ndarray) -> np.ndarray:
+def same_text(
+    a_words: np.ndarray,
+    a_start: np.ndarray,
+    b_words: np.ndarray,
+    b_start: np.ndarray,
+    length: np.ndarray,
+) -> np.ndarray:
     """a[a_start:+length] == b[b_start:+length] per segment, two code points per step (`words`).
 
     Both arrays have a space right after every segment, so a segment of odd length compares

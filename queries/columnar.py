@@ -28,6 +28,7 @@ padded character next to others, e.g. "U.S.") are left out, with their entries: 
 never match under the rule. If two of the list's tokens share a key (for every base tried),
 `ColumnarIndex.usable` is False and the caller keeps its per-text path.
 """
+
 from __future__ import annotations
 
 import re
@@ -124,8 +125,12 @@ class ColumnarIndex:
         child = np.arange(stride, len(info))
         payload = np.stack([info[stride:], np.zeros(len(child), U64)], axis=1)
         # mostly asked for absent keys, which its filter answers: a fuller table costs little
-        self.children = KeyTable(np.concatenate(keys or [np.zeros(0, np.int64)]).astype(U64),
-                                 child, payload, max_load=0.75)
+        self.children = KeyTable(
+            np.concatenate(keys or [np.zeros(0, np.int64)]).astype(U64),
+            child,
+            payload,
+            max_load=0.75,
+        )
         return info
 
     def _index_tokens(self, tokens: list[str], info: np.ndarray, bases: tuple[int, ...]) -> None:
@@ -141,8 +146,9 @@ class ColumnarIndex:
             if not (ordered[1:] == ordered[:-1]).any():
                 self.usable = True
                 ids = np.arange(len(keys), dtype=U64)
-                payload = np.concatenate([self.token_length.astype(U64)[:, None],
-                                          info[:, None], self._inline()], axis=1)
+                payload = np.concatenate(
+                    [self.token_length.astype(U64)[:, None], info[:, None], self._inline()], axis=1
+                )
                 self.tokens = KeyTable(keys, ids, payload, max_load=TOKEN_LOAD)
                 self.powers = Powers(base)  # drop the build's long series: chunks grow their own
                 return
@@ -162,8 +168,9 @@ class ColumnarIndex:
             return [[] for _ in texts]
         ids, info, row, left = self._fields(texts)
         hit_rows, hit_ranks = self._runs(ids, info, row, left)
-        keys = np.sort(np.concatenate(hit_rows) * len(self.entries) + np.concatenate(hit_ranks),
-                       kind="stable")  # runs already in text order: stable sort is the fast one
+        keys = np.sort(
+            np.concatenate(hit_rows) * len(self.entries) + np.concatenate(hit_ranks), kind="stable"
+        )  # runs already in text order: stable sort is the fast one
         first = np.ones(len(keys), bool)
         first[1:] = keys[1:] != keys[:-1]
         keys = keys[first]
@@ -203,8 +210,13 @@ class ColumnarIndex:
         past = np.flatnonzero(same & (length > 2 * INLINE_WORDS))
         if len(past):
             skip = 2 * INLINE_WORDS
-            same[past] = same_text(text_words, start[past] + skip, self.token_words,
-                                   self.token_start[tok[past]] + skip, length[past] - skip)
+            same[past] = same_text(
+                text_words,
+                start[past] + skip,
+                self.token_words,
+                self.token_start[tok[past]] + skip,
+                length[past] - skip,
+            )
         return np.where(same, tok, self.unknown), np.where(same, rows[:, 3], U64(0))
 
     def _runs(self, ids: np.ndarray, info: np.ndarray, row: np.ndarray, left: np.ndarray):
@@ -215,8 +227,9 @@ class ColumnarIndex:
         pos = np.flatnonzero(((info & _LONGER) != 0) & (left >= 1))
         node, step = ids[pos], 1
         while len(pos):
-            at, found = self.children.probe_filtered((node * self.stride
-                                                      + ids[pos + step]).astype(U64))
+            at, found = self.children.probe_filtered(
+                (node * self.stride + ids[pos + step]).astype(U64)
+            )
             pos = pos[at]
             child, info = found[:, 1].astype(np.int64) - 1, found[:, 2]
             rank = (info & _RANK).astype(np.int64) - 1

@@ -32,9 +32,9 @@ import numpy as np
 from queries.arrays import PADDED, TO_SPACE
 from queries.columnar import ColumnarIndex
 
-COLUMNAR_MIN_TEXTS = 64        # smaller batches: the per-text path if built (numpy's fixed costs)
-CHUNK_TEXTS = 8192             # texts per columnar pass
-CHUNK_CHARS = 1 << 20          # characters per columnar pass (arrays ~60 bytes per character)
+COLUMNAR_MIN_TEXTS = 64  # smaller batches: the per-text path if built (numpy's fixed costs)
+CHUNK_TEXTS = 8192  # texts per columnar pass
+CHUNK_CHARS = 1 << 20  # characters per columnar pass (arrays ~60 bytes per character)
 
 
 def pad_text(text: str) -> str:
@@ -125,4 +125,3 @@ class QueryMatcher:
             for cand in self._pairs[pair][1]:
                 if tuple(tokens[i : i + len(cand)]) == cand:
                     found.add(" ".join(cand))
-

@@ -56,17 +56,54 @@ TEMPLATES = (
 FOREIGN = {
     "de": ("{n} {color} Formen auf einem Hintergrund, ein schönes Bild", "rot", "grün", "blau"),
     "fr": ("{n} formes {color} sur un fond clair, une belle image", "rouges", "vertes", "bleues"),
-    "es": ("{n} figuras {color} sobre un fondo claro, una imagen bonita", "rojas", "verdes", "azules"),
+    "es": (
+        "{n} figuras {color} sobre un fondo claro, una imagen bonita",
+        "rojas",
+        "verdes",
+        "azules",
+    ),
     "ru": ("{n} красных фигуры на светлом фоне, {color} картинка", "красная", "зелёная", "синяя"),
     "zh": ("{n}个{color}的图形在浅色背景上", "红色", "绿色", "蓝色"),
     "ja": ("明るい背景の上に{n}つの{color}図形があります", "赤い", "緑の", "青い"),
 }
-JUNK = ("IMG_{n}.jpg", "DSC0{n}.JPG", "image", "logo", "click here", "photo", "spacer.gif",
-        "http://www0.openwit-demo.test/p/{n}.html", "banner", "icon")
-PLAIN_EN = ("welcome to our website", "the team at work today", "read the full story here",
-            "our summer holiday by the lake", "opening hours and contact details")
-FILLER = ("lorem", "ipsum", "news", "about", "market", "weather", "story", "today", "city",
-          "garden", "music", "travel", "recipe", "review", "sport", "science", "history")
+JUNK = (
+    "IMG_{n}.jpg",
+    "DSC0{n}.JPG",
+    "image",
+    "logo",
+    "click here",
+    "photo",
+    "spacer.gif",
+    "http://www0.openwit-demo.test/p/{n}.html",
+    "banner",
+    "icon",
+)
+PLAIN_EN = (
+    "welcome to our website",
+    "the team at work today",
+    "read the full story here",
+    "our summer holiday by the lake",
+    "opening hours and contact details",
+)
+FILLER = (
+    "lorem",
+    "ipsum",
+    "news",
+    "about",
+    "market",
+    "weather",
+    "story",
+    "today",
+    "city",
+    "garden",
+    "music",
+    "travel",
+    "recipe",
+    "review",
+    "sport",
+    "science",
+    "history",
+)
 
 
 @dataclass
@@ -87,7 +124,11 @@ def english_caption(c: Concept, rng: random.Random) -> str:
     shapes = c.shape if c.count == 1 else PLURAL.get(c.shape, c.shape + "s")
     count_word = concepts.COUNT_WORDS[c.count]
     return rng.choice(TEMPLATES).format(
-        count=count_word, n=c.count, color=c.color, shapes=shapes, bg=c.bg,
+        count=count_word,
+        n=c.count,
+        color=c.color,
+        shapes=shapes,
+        bg=c.bg,
         a_count=("an" if c.color[0] in "aeiou" else "a") if c.count == 1 else count_word,
     )
 
@@ -109,9 +150,9 @@ def _caption(rng: random.Random, c: Concept, langs, n: int) -> str:
 
 def _src(rng: random.Random, url: str, base: str | None) -> str:
     if base and url.startswith(base):
-        return url[len(base):]  # relative to <base href>
+        return url[len(base) :]  # relative to <base href>
     if rng.random() < 0.2:
-        return url[len("http:"):]  # protocol-relative
+        return url[len("http:") :]  # protocol-relative
     return url
 
 
@@ -124,8 +165,13 @@ def _charset(roll: float) -> tuple:
     return tuple(CHARSETS[-1][1:])
 
 
-def make_page(seed: int, i: int, hostile_fraction: float = 0.0, page_bytes: int = 4000,
-              recent: list | None = None) -> Page:
+def make_page(
+    seed: int,
+    i: int,
+    hostile_fraction: float = 0.0,
+    page_bytes: int = 4000,
+    recent: list | None = None,
+) -> Page:
     """Page `i` of the crawl with seed `seed` (a pure function of its arguments and `recent`)."""
     rng = _rng(seed, "page", i)
     host = rng.choice(concepts.PAGE_HOSTS)
@@ -149,12 +195,20 @@ def _image(rng, seed, i, j, img_host, langs, hostile_fraction, recent) -> dict:
     if recent and rng.random() < 0.05:
         return dict(rng.choice(recent))  # an exact (url, alt) repeat from an earlier page
     name = hashlib.blake2b(f"{seed}-{i}-{j}".encode(), digest_size=6).hexdigest()
-    c = Concept(rng.choice(concepts.SHAPES), rng.choice(tuple(concepts.COLORS)),
-                rng.choice(tuple(concepts.BACKGROUNDS)), rng.randint(1, 4))
+    c = Concept(
+        rng.choice(concepts.SHAPES),
+        rng.choice(tuple(concepts.COLORS)),
+        rng.choice(tuple(concepts.BACKGROUNDS)),
+        rng.randint(1, 4),
+    )
     if hostile_fraction and rng.random() < hostile_fraction:
         url = concepts.hostile_url(img_host, rng.choice(concepts.HOSTILE_ROUTES), name)
     else:
-        size = (rng.choice((320, 480, 640)), rng.choice((240, 360, 480))) if rng.random() < 0.5 else None
+        size = (
+            (rng.choice((320, 480, 640)), rng.choice((240, 360, 480)))
+            if rng.random() < 0.5
+            else None
+        )
         url = concepts.image_url(img_host, name, c, rng.choice(concepts.EXTENSIONS), size)
     caption = _caption(rng, c, langs, i * 16 + j)
     image = {"src": url, "alt": caption}
@@ -179,17 +233,24 @@ def page_html(page: Page) -> str:
         attrs = [f'src="{html.escape(_src(random.Random(im["src"]), im["src"], page.base))}"']
         attrs += [f'{k}="{html.escape(im[k])}"' for k in ("alt", "title") if k in im]
         body.append(f"<p>{page.filler[:200]}</p><img {' '.join(attrs)}>")
-    return (f"<!DOCTYPE html><html><head>{''.join(head)}<title>page</title></head><body>"
-            f"{''.join(body)}<p>{page.filler}</p></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head>{''.join(head)}<title>page</title></head><body>"
+        f"{''.join(body)}<p>{page.filler}</p></body></html>"
+    )
 
 
 def _record(headers: list[tuple[str, str]], block: bytes) -> bytes:
     digest = "sha1:" + b32encode(hashlib.sha1(block).digest()).decode()
-    lines = ["WARC/1.0", *(f"{k}: {v}" for k, v in headers), f"WARC-Block-Digest: {digest}",
-             f"Content-Length: {len(block)}"]
+    lines = [
+        "WARC/1.0",
+        *(f"{k}: {v}" for k, v in headers),
+        f"WARC-Block-Digest: {digest}",
+        f"Content-Length: {len(block)}",
+    ]
     # one gzip member per record (Common Crawl's layout); mtime 0 keeps files byte-identical
-    return gzip.compress(("\r\n".join(lines) + "\r\n\r\n").encode() + block + b"\r\n\r\n",
-                         compresslevel=6, mtime=0)
+    return gzip.compress(
+        ("\r\n".join(lines) + "\r\n\r\n").encode() + block + b"\r\n\r\n", compresslevel=6, mtime=0
+    )
 
 
 def _record_id(*parts) -> str:
@@ -198,22 +259,35 @@ def _record_id(*parts) -> str:
 
 def response_record(url: str, body: bytes, content_type: str, record_id: str) -> bytes:
     """One WARC response record (its own gzip member) serving `body` for `url`."""
-    http = (f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            "Server: openwit-synth\r\n\r\n").encode() + body
+    http = (
+        f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        "Server: openwit-synth\r\n\r\n"
+    ).encode() + body
     return _record(
-        [("WARC-Type", "response"), ("WARC-Date", WARC_DATE), ("WARC-Target-URI", url),
-         ("WARC-Record-ID", _record_id(record_id)),
-         ("Content-Type", "application/http; msgtype=response"),
-         ("WARC-Payload-Digest", "sha1:" + b32encode(hashlib.sha1(body).digest()).decode())],
+        [
+            ("WARC-Type", "response"),
+            ("WARC-Date", WARC_DATE),
+            ("WARC-Target-URI", url),
+            ("WARC-Record-ID", _record_id(record_id)),
+            ("Content-Type", "application/http; msgtype=response"),
+            ("WARC-Payload-Digest", "sha1:" + b32encode(hashlib.sha1(body).digest()).decode()),
+        ],
         http,
     )
 
 
 def metadata_record(url: str, payload: bytes, record_id: str) -> bytes:
     """One WARC metadata record (a WAT entry) with a JSON payload, its own gzip member."""
-    return _record([("WARC-Type", "metadata"), ("WARC-Date", WARC_DATE),
-                    ("WARC-Target-URI", url), ("WARC-Record-ID", _record_id(record_id)),
-                    ("Content-Type", "application/json")], payload)
+    return _record(
+        [
+            ("WARC-Type", "metadata"),
+            ("WARC-Date", WARC_DATE),
+            ("WARC-Target-URI", url),
+            ("WARC-Record-ID", _record_id(record_id)),
+            ("Content-Type", "application/json"),
+        ],
+        payload,
+    )
 
 
 def warc_records(page: Page, seed: int, i: int) -> bytes:
@@ -223,23 +297,37 @@ def warc_records(page: Page, seed: int, i: int) -> bytes:
     host = page.url.split("/")[2]
     request = f"GET /p/{i}.html HTTP/1.1\r\nHost: {host}\r\nUser-Agent: openwit-synth\r\n\r\n"
     return _record(
-        [("WARC-Type", "request"), ("WARC-Date", WARC_DATE), ("WARC-Target-URI", page.url),
-         ("WARC-Record-ID", _record_id(seed, i, "req")),
-         ("Content-Type", "application/http; msgtype=request")], request.encode()
+        [
+            ("WARC-Type", "request"),
+            ("WARC-Date", WARC_DATE),
+            ("WARC-Target-URI", page.url),
+            ("WARC-Record-ID", _record_id(seed, i, "req")),
+            ("Content-Type", "application/http; msgtype=request"),
+        ],
+        request.encode(),
     ) + response_record(page.url, body, ctype, f"{seed}-{i}-resp")
 
 
 def wat_record(page: Page, seed: int, i: int) -> bytes:
     """The WAT metadata record of one page (Common Crawl's JSON envelope)."""
-    links = [{"path": "IMG@/src", "url": _src(random.Random(im["src"]), im["src"], page.base),
-              **{k: im[k] for k in ("alt", "title") if k in im}} for im in page.images]
+    links = [
+        {
+            "path": "IMG@/src",
+            "url": _src(random.Random(im["src"]), im["src"], page.base),
+            **{k: im[k] for k in ("alt", "title") if k in im},
+        }
+        for im in page.images
+    ]
     links.append({"path": "A@/href", "url": "/about.html", "text": "about"})
     head = {"Title": "page", **({"Base": page.base} if page.base else {})}
     envelope = {
         "Format": "WARC",
         "WARC-Header-Length": "400",
-        "WARC-Header-Metadata": {"WARC-Type": "response", "WARC-Target-URI": page.url,
-                                 "WARC-Date": WARC_DATE},
+        "WARC-Header-Metadata": {
+            "WARC-Type": "response",
+            "WARC-Target-URI": page.url,
+            "WARC-Date": WARC_DATE,
+        },
         "Payload-Metadata": {
             "Actual-Content-Type": "application/http; msgtype=response",
             "HTTP-Response-Metadata": {
@@ -249,20 +337,34 @@ def wat_record(page: Page, seed: int, i: int) -> bytes:
             },
         },
     }
-    block = json.dumps({"Container": {"Filename": "synthetic"}, "Envelope": envelope},
-                       ensure_ascii=False).encode()
+    block = json.dumps(
+        {"Container": {"Filename": "synthetic"}, "Envelope": envelope}, ensure_ascii=False
+    ).encode()
     return metadata_record(page.url, block, f"{seed}-{i}-wat")
 
 
 def warcinfo(name: str) -> bytes:
     block = f"software: openwit-synth\r\nformat: WARC File Format 1.0\r\nfilename: {name}\r\n"
-    return _record([("WARC-Type", "warcinfo"), ("WARC-Date", WARC_DATE),
-                    ("WARC-Record-ID", _record_id(name)),
-                    ("Content-Type", "application/warc-fields")], block.encode())
+    return _record(
+        [
+            ("WARC-Type", "warcinfo"),
+            ("WARC-Date", WARC_DATE),
+            ("WARC-Record-ID", _record_id(name)),
+            ("Content-Type", "application/warc-fields"),
+        ],
+        block.encode(),
+    )
 
 
-def generate(out: str, pages: int, files: int = 1, seed: int = 0, wat: bool = False,
-             hostile_fraction: float = 0.0, page_bytes: int = 4000) -> list[str]:
+def generate(
+    out: str,
+    pages: int,
+    files: int = 1,
+    seed: int = 0,
+    wat: bool = False,
+    hostile_fraction: float = 0.0,
+    page_bytes: int = 4000,
+) -> list[str]:
     """Write the crawl into `out`; returns the paths written, sorted."""
     os.makedirs(out, exist_ok=True)
     written, recent = [], []

@@ -32,14 +32,19 @@ def _train_parser(sub) -> None:
     p.add_argument("--model", required=True, help="bundled config name or a JSON file")
     p.add_argument("--output", required=True)
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--train-num-samples", type=int, default=None,
-                   help="epoch size; draws shards with replacement (resampled)")
+    p.add_argument(
+        "--train-num-samples",
+        type=int,
+        default=None,
+        help="epoch size; draws shards with replacement (resampled)",
+    )
     p.add_argument("--batch-size", type=int, default=256, help="per rank, per micro-batch")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--wd", type=float, default=0.2)
     p.add_argument("--warmup", type=int, default=500)
-    p.add_argument("--precision", choices=PRECISIONS, default=None,
-                   help="default: bf16 on GPU, fp32 on CPU")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default=None, help="default: bf16 on GPU, fp32 on CPU"
+    )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--tokenizer", default=None)
     p.add_argument("--vocab-size", type=int, default=49152)
@@ -92,25 +97,48 @@ def cmd_train(args: argparse.Namespace) -> None:
     resume_path = resolve_resume(args.resume, args.output)
     state = load_checkpoint(resume_path) if resume_path else None
     # on resume the checkpoint's architecture wins, so its weights always fit
-    model_cfg = ModelConfig.from_dict(state["model_config"]) if state else load_model_config(args.model)
+    model_cfg = (
+        ModelConfig.from_dict(state["model_config"]) if state else load_model_config(args.model)
+    )
     data_cfg = DataConfig(
-        spec=args.train_data, batch_size=args.batch_size, image_size=model_cfg.vision.image_size,
-        workers=args.workers, train=True, resampled=args.train_num_samples is not None,
-        num_samples=args.train_num_samples, shuffle_buffer=args.shuffle_buffer,
-        seed=args.seed, rank=env.rank, world_size=env.world_size,
+        spec=args.train_data,
+        batch_size=args.batch_size,
+        image_size=model_cfg.vision.image_size,
+        workers=args.workers,
+        train=True,
+        resampled=args.train_num_samples is not None,
+        num_samples=args.train_num_samples,
+        shuffle_buffer=args.shuffle_buffer,
+        seed=args.seed,
+        rank=env.rank,
+        world_size=env.world_size,
     )
     train_cfg = TrainConfig(
-        output=args.output, epochs=args.epochs, lr=args.lr, wd=args.wd, warmup=args.warmup,
-        precision=precision, grad_checkpointing=args.grad_checkpointing,
-        accum_freq=args.accum_freq, torchcompile=args.torchcompile,
-        keep_checkpoints=args.keep_checkpoints, save_every=args.save_every,
-        log_every=args.log_every, eval_every=args.eval_every,
-        resume=str(resume_path) if resume_path else None, seed=args.seed, device=args.device,
-        zeroshot_images=args.zeroshot_images, val_data=args.val_data, progress=args.progress,
-        tensorboard=args.tensorboard, max_steps=args.max_steps,
+        output=args.output,
+        epochs=args.epochs,
+        lr=args.lr,
+        wd=args.wd,
+        warmup=args.warmup,
+        precision=precision,
+        grad_checkpointing=args.grad_checkpointing,
+        accum_freq=args.accum_freq,
+        torchcompile=args.torchcompile,
+        keep_checkpoints=args.keep_checkpoints,
+        save_every=args.save_every,
+        log_every=args.log_every,
+        eval_every=args.eval_every,
+        resume=str(resume_path) if resume_path else None,
+        seed=args.seed,
+        device=args.device,
+        zeroshot_images=args.zeroshot_images,
+        val_data=args.val_data,
+        progress=args.progress,
+        tensorboard=args.tensorboard,
+        max_steps=args.max_steps,
     )
-    tokenizer = prepare_tokenizer(args.train_data, args.output, args.vocab_size, env,
-                                  path=args.tokenizer, resume_state=state)
+    tokenizer = prepare_tokenizer(
+        args.train_data, args.output, args.vocab_size, env, path=args.tokenizer, resume_state=state
+    )
     try:
         Trainer(model_cfg, data_cfg, train_cfg, tokenizer, env, resume_state=state).run()
     finally:
@@ -126,10 +154,16 @@ def cmd_zeroshot(args: argparse.Namespace) -> None:
     env = init_distributed(args.device)
     model, tokenizer = load_for_eval(args.checkpoint, env.device)
     result = zeroshot(
-        model, tokenizer, args.images, env.device,
+        model,
+        tokenizer,
+        args.images,
+        env.device,
         classnames=read_lines(args.classnames) if args.classnames else None,
-        templates=load_templates(args.templates), rank=env.rank, world_size=env.world_size,
-        batch_size=args.batch_size, precision=args.precision,
+        templates=load_templates(args.templates),
+        rank=env.rank,
+        world_size=env.world_size,
+        batch_size=args.batch_size,
+        precision=args.precision,
     )
     _print_result(result, env.is_main)
     cleanup()
@@ -138,9 +172,17 @@ def cmd_zeroshot(args: argparse.Namespace) -> None:
 def cmd_retrieval(args: argparse.Namespace) -> None:
     env = init_distributed(args.device)
     model, tokenizer = load_for_eval(args.checkpoint, env.device)
-    result = retrieval(model, tokenizer, args.data, env.device, rank=env.rank,
-                       world_size=env.world_size, batch_size=args.batch_size,
-                       workers=args.workers, precision=args.precision)
+    result = retrieval(
+        model,
+        tokenizer,
+        args.data,
+        env.device,
+        rank=env.rank,
+        world_size=env.world_size,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        precision=args.precision,
+    )
     _print_result(result, env.is_main)
     cleanup()
 
@@ -151,13 +193,20 @@ def cmd_tokenizer(args: argparse.Namespace) -> None:
     logging.getLogger(__name__).info("wrote %s (vocab %d)", args.out, tok.vocab_size)
 
 
-COMMANDS = {"train": cmd_train, "zeroshot": cmd_zeroshot, "retrieval": cmd_retrieval,
-            "tokenizer": cmd_tokenizer}
+COMMANDS = {
+    "train": cmd_train,
+    "zeroshot": cmd_zeroshot,
+    "retrieval": cmd_retrieval,
+    "tokenizer": cmd_tokenizer,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     args = build_parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)

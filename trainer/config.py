@@ -53,9 +53,7 @@ class ModelConfig:
 
     def with_vocab_size(self, vocab_size: int) -> ModelConfig:
         """The same model with the text embedding sized for a given tokenizer."""
-        return dataclasses.replace(
-            self, text=dataclasses.replace(self.text, vocab_size=vocab_size)
-        )
+        return dataclasses.replace(self, text=dataclasses.replace(self.text, vocab_size=vocab_size))
 
     @classmethod
     def from_dict(cls, data: dict, name: str = "custom") -> ModelConfig:

@@ -44,7 +44,12 @@ IMAGE_EXTS = ("jpg", "jpeg", "png", "webp")
 
 def expand_spec(spec: str) -> list[str]:
     """`a/{0..2}.tar::b/x.tar` -> ['a/0.tar', 'a/1.tar', 'a/2.tar', 'b/x.tar']."""
-    urls = [u for part in spec.split("::") if part.strip() for u in braceexpand.braceexpand(part.strip())]
+    urls = [
+        u
+        for part in spec.split("::")
+        if part.strip()
+        for u in braceexpand.braceexpand(part.strip())
+    ]
     if not urls:
         raise ValueError(f"data spec {spec!r} names no shards")
     return urls
@@ -59,7 +64,9 @@ def count_samples(urls: list[str]) -> int:
         path = Path(url)
         if path.parent not in sizes_cache:
             sizes_file = path.parent / SIZES_FILE
-            sizes_cache[path.parent] = json.loads(sizes_file.read_text()) if sizes_file.exists() else {}
+            sizes_cache[path.parent] = (
+                json.loads(sizes_file.read_text()) if sizes_file.exists() else {}
+            )
         size = sizes_cache[path.parent].get(path.name)
         total += int(size) if size is not None else _count_tar(path)
     return total
@@ -172,7 +179,9 @@ class ShardStream(IterableDataset):
                     yield sample
             empty_reads = 0 if found else empty_reads + 1
             if empty_reads > 2 * len(self.urls) + 10:  # an endless stream would hang instead
-                raise RuntimeError(f"no readable samples in {len(self.urls)} shards of {self.cfg.spec!r}")
+                raise RuntimeError(
+                    f"no readable samples in {len(self.urls)} shards of {self.cfg.spec!r}"
+                )
 
     def __iter__(self) -> Iterator[dict]:
         cfg = self.cfg
@@ -182,8 +191,9 @@ class ShardStream(IterableDataset):
         transform = image_transform(cfg.image_size, cfg.train, seed=hash((cfg.seed, self.salt, me)))
         samples = self._raw_samples(counter)
         if cfg.train:
-            samples = wds.shuffle(cfg.shuffle_buffer, initial=min(cfg.shuffle_buffer, 100),
-                                  rng=self._rng(me, -2))(samples)
+            samples = wds.shuffle(
+                cfg.shuffle_buffer, initial=min(cfg.shuffle_buffer, 100), rng=self._rng(me, -2)
+            )(samples)
         images: list[torch.Tensor] = []
         captions: list[str] = []
         for sample in samples:
@@ -206,7 +216,9 @@ class ShardStream(IterableDataset):
 def _batch(images, captions, tokenizer: CLIPTokenizer, counter: SkipCounter) -> dict:
     return {
         "images": torch.stack(images) if images else torch.empty(0),
-        "texts": tokenizer.encode(captions, trim=True) if captions else torch.empty(0, dtype=torch.long),
+        "texts": tokenizer.encode(captions, trim=True)
+        if captions
+        else torch.empty(0, dtype=torch.long),
         "skipped": counter.drain(),
     }
 
@@ -237,8 +249,10 @@ def make_train_data(cfg: DataConfig, tokenizer: CLIPTokenizer, salt: int = 0) ->
     num_samples = cfg.num_samples or count_samples(expand_spec(cfg.spec))
     global_batch = cfg.batch_size * cfg.world_size
     if num_samples < global_batch:
-        raise ValueError(f"{num_samples} samples cannot fill one global batch of {global_batch} "
-                         "(for shards without a readable sizes.json, pass --train-num-samples)")
+        raise ValueError(
+            f"{num_samples} samples cannot fill one global batch of {global_batch} "
+            "(for shards without a readable sizes.json, pass --train-num-samples)"
+        )
     return TrainData(make_loader(cfg, tokenizer, salt), num_samples, num_samples // global_batch)
 
 

@@ -37,7 +37,9 @@ TIE_EPS = 1e-5
 
 
 def read_lines(path: str | Path) -> list[str]:
-    return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def load_templates(path: str | Path | None = None) -> list[str]:
@@ -66,8 +68,13 @@ def image_folder(root: str | Path) -> tuple[list[str], list[tuple[Path, int]]]:
 
 
 @torch.no_grad()
-def class_embeddings(model: CLIP, tokenizer: CLIPTokenizer, classnames: list[str],
-                     templates: list[str], device: torch.device) -> torch.Tensor:
+def class_embeddings(
+    model: CLIP,
+    tokenizer: CLIPTokenizer,
+    classnames: list[str],
+    templates: list[str],
+    device: torch.device,
+) -> torch.Tensor:
     """[C, D], row c = normalised mean of the template embeddings of class c."""
     rows = []
     for name in classnames:
@@ -94,10 +101,18 @@ def _embed_files(model: CLIP, files: list[tuple[Path, int]], device, batch_size:
 
 
 @torch.no_grad()
-def zeroshot(model: CLIP, tokenizer: CLIPTokenizer, images: str | Path, device: torch.device,
-             classnames: list[str] | None = None, templates: list[str] | None = None,
-             rank: int = 0, world_size: int = 1, batch_size: int = 64,
-             precision: str = "fp32") -> ZeroshotResult:
+def zeroshot(
+    model: CLIP,
+    tokenizer: CLIPTokenizer,
+    images: str | Path,
+    device: torch.device,
+    classnames: list[str] | None = None,
+    templates: list[str] | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    batch_size: int = 64,
+    precision: str = "fp32",
+) -> ZeroshotResult:
     folders, items = image_folder(images)
     names = classnames or folders
     if len(names) != len(folders):
@@ -105,20 +120,31 @@ def zeroshot(model: CLIP, tokenizer: CLIPTokenizer, images: str | Path, device: 
     model.eval()
     counts = torch.zeros(3, dtype=torch.float64, device=device)  # top1 hits, top5 hits, n
     with autocast(device, precision):
-        classifier = class_embeddings(model, tokenizer, names, templates or load_templates(), device)
+        classifier = class_embeddings(
+            model, tokenizer, names, templates or load_templates(), device
+        )
         k = min(5, len(names))
         for emb, labels in _embed_files(model, items[rank::world_size], device, batch_size):
             top = (emb @ classifier.T).topk(k, dim=1).indices.cpu()
             hit = top == labels[:, None]
-            counts += torch.tensor([hit[:, 0].sum(), hit.any(dim=1).sum(), len(labels)],
-                                   dtype=torch.float64, device=device)
+            counts += torch.tensor(
+                [hit[:, 0].sum(), hit.any(dim=1).sum(), len(labels)],
+                dtype=torch.float64,
+                device=device,
+            )
     top1, top5, n = all_reduce_sum(counts).tolist()
-    return ZeroshotResult(top1=top1 / max(n, 1), top5=top5 / max(n, 1), n=int(n),
-                          classes=len(names))
+    return ZeroshotResult(
+        top1=top1 / max(n, 1), top5=top5 / max(n, 1), n=int(n), classes=len(names)
+    )
 
 
-def recall_hits(queries: torch.Tensor, keys: torch.Tensor, offset: int,
-                ks: tuple[int, ...] = RECALL_KS, max_scores: int = 1 << 24) -> torch.Tensor:
+def recall_hits(
+    queries: torch.Tensor,
+    keys: torch.Tensor,
+    offset: int,
+    ks: tuple[int, ...] = RECALL_KS,
+    max_scores: int = 1 << 24,
+) -> torch.Tensor:
     """Counts of queries whose true key (row `offset + i` of `keys`) ranks within each k.
     Scores are computed `chunk` query rows at a time: memory ~ max_scores floats."""
     hits = torch.zeros(len(ks), dtype=torch.float64)
@@ -134,10 +160,26 @@ def recall_hits(queries: torch.Tensor, keys: torch.Tensor, offset: int,
 
 
 @torch.no_grad()
-def _embed_pairs(model: CLIP, tokenizer: CLIPTokenizer, spec: str, device, rank: int,
-                 world_size: int, batch_size: int, workers: int, precision: str):
-    cfg = DataConfig(spec=spec, batch_size=batch_size, image_size=model.config.vision.image_size,
-                     workers=workers, train=False, rank=rank, world_size=world_size)
+def _embed_pairs(
+    model: CLIP,
+    tokenizer: CLIPTokenizer,
+    spec: str,
+    device,
+    rank: int,
+    world_size: int,
+    batch_size: int,
+    workers: int,
+    precision: str,
+):
+    cfg = DataConfig(
+        spec=spec,
+        batch_size=batch_size,
+        image_size=model.config.vision.image_size,
+        workers=workers,
+        train=False,
+        rank=rank,
+        world_size=world_size,
+    )
     images, texts = [], []
     with autocast(device, precision):
         for batch in make_loader(cfg, tokenizer):
@@ -150,12 +192,21 @@ def _embed_pairs(model: CLIP, tokenizer: CLIPTokenizer, spec: str, device, rank:
 
 
 @torch.no_grad()
-def retrieval(model: CLIP, tokenizer: CLIPTokenizer, spec: str, device: torch.device,
-              rank: int = 0, world_size: int = 1, batch_size: int = 64, workers: int = 0,
-              precision: str = "fp32") -> RetrievalResult:
+def retrieval(
+    model: CLIP,
+    tokenizer: CLIPTokenizer,
+    spec: str,
+    device: torch.device,
+    rank: int = 0,
+    world_size: int = 1,
+    batch_size: int = 64,
+    workers: int = 0,
+    precision: str = "fp32",
+) -> RetrievalResult:
     model.eval()
-    images, texts = _embed_pairs(model, tokenizer, spec, device, rank, world_size,
-                                 batch_size, workers, precision)
+    images, texts = _embed_pairs(
+        model, tokenizer, spec, device, rank, world_size, batch_size, workers, precision
+    )
     sizes = all_gather_rows(torch.tensor([[len(images)]], device=device)).flatten().tolist()
     offset = int(sum(sizes[:rank]))
     all_images, all_texts = all_gather_rows(images), all_gather_rows(texts)
@@ -164,6 +215,12 @@ def retrieval(model: CLIP, tokenizer: CLIPTokenizer, spec: str, device: torch.de
     totals = all_reduce_sum(torch.cat([i2t, t2i]).to(device)).tolist()
     n = int(sum(sizes))
     r = [t / max(n, 1) for t in totals]
-    return RetrievalResult(image_to_text_r1=r[0], image_to_text_r5=r[1], image_to_text_r10=r[2],
-                           text_to_image_r1=r[3], text_to_image_r5=r[4], text_to_image_r10=r[5],
-                           n=n)
+    return RetrievalResult(
+        image_to_text_r1=r[0],
+        image_to_text_r5=r[1],
+        image_to_text_r10=r[2],
+        text_to_image_r1=r[3],
+        text_to_image_r5=r[4],
+        text_to_image_r10=r[5],
+        n=n,
+    )

@@ -23,7 +23,9 @@ def contrastive_loss(
     image_emb: torch.Tensor, text_emb: torch.Tensor, logit_scale: torch.Tensor
 ) -> torch.Tensor:
     if image_emb.shape != text_emb.shape or image_emb.dim() != 2:
-        raise ValueError(f"need two [N, D] tensors, got {tuple(image_emb.shape)} and {tuple(text_emb.shape)}")
+        raise ValueError(
+            f"need two [N, D] tensors, got {tuple(image_emb.shape)} and {tuple(text_emb.shape)}"
+        )
     scale = logit_scale.exp().to(image_emb.dtype)
     logits = scale * image_emb @ text_emb.to(image_emb.dtype).T
     labels = torch.arange(logits.shape[0], device=logits.device)
@@ -73,4 +75,6 @@ def distributed_contrastive_loss(
     labels = torch.arange(n, device=image_emb.device) + dist.get_rank() * n
     logits_per_image = scale * image_emb @ all_texts.to(image_emb.dtype).T
     logits_per_text = scale * text_emb.to(image_emb.dtype) @ all_images.T
-    return (F.cross_entropy(logits_per_image, labels) + F.cross_entropy(logits_per_text, labels)) / 2
+    return (
+        F.cross_entropy(logits_per_image, labels) + F.cross_entropy(logits_per_text, labels)
+    ) / 2

@@ -20,8 +20,14 @@ METRICS_FILE = "metrics.jsonl"
 
 
 class MetricsWriter:
-    def __init__(self, output: str | Path, enabled: bool, progress: bool | None = None,
-                 tensorboard: bool = False, resume_step: int | None = None):
+    def __init__(
+        self,
+        output: str | Path,
+        enabled: bool,
+        progress: bool | None = None,
+        tensorboard: bool = False,
+        resume_step: int | None = None,
+    ):
         self.path = Path(output) / METRICS_FILE
         self.enabled = enabled
         self.progress = enabled and (sys.stderr.isatty() if progress is None else progress)
@@ -39,8 +45,11 @@ class MetricsWriter:
     def _truncate_after(self, step: int) -> None:
         if not self.path.exists():
             return
-        kept = [line for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= step]
+        kept = [
+            line
+            for line in self.path.read_text().splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step
+        ]
         self.path.write_text("".join(line + "\n" for line in kept))
 
     def write(self, record: MetricsRecord, total_steps: int) -> None:

@@ -2,7 +2,8 @@
 one joint space, with a learnable temperature.
 
 Tensors in: images float [B, 3, S, S] (normalised), texts long [B, L <= 77] (pad id 0, the end
-token is the last non-pad token; trailing pad columns may be trimmed, which changes nothing). Out: L2-normalised embeddings [B, embed_dim] and the log-scale.
+token is the last non-pad token; trailing pad columns may be trimmed, which changes nothing). Out:
+L2-normalised embeddings [B, embed_dim] and the log-scale.
 Every attention goes through `F.scaled_dot_product_attention` (flash / memory-efficient kernels
 on GPU). Layout is batch-first throughout.
 """

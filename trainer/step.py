@@ -53,7 +53,9 @@ def _backward(ctx: StepContext, loss: torch.Tensor) -> None:
     ctx.scaler.scale(loss).backward()
 
 
-def _accumulated(ctx: StepContext, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+def _accumulated(
+    ctx: StepContext, batches: list[tuple[torch.Tensor, torch.Tensor]]
+) -> torch.Tensor:
     with torch.no_grad(), autocast(ctx.device, ctx.precision):
         cached = [ctx.model(images, texts)[:2] for images, texts in batches]
     loss, last = None, len(batches) - 1
@@ -61,8 +63,12 @@ def _accumulated(ctx: StepContext, batches: list[tuple[torch.Tensor, torch.Tenso
         with _no_sync(ctx.model, last=j == last):
             with autocast(ctx.device, ctx.precision):
                 image_j, text_j, scale = ctx.model(images, texts)
-                all_images = torch.cat([c[0] for c in cached[:j]] + [image_j] + [c[0] for c in cached[j + 1 :]])
-                all_texts = torch.cat([c[1] for c in cached[:j]] + [text_j] + [c[1] for c in cached[j + 1 :]])
+                all_images = torch.cat(
+                    [c[0] for c in cached[:j]] + [image_j] + [c[0] for c in cached[j + 1 :]]
+                )
+                all_texts = torch.cat(
+                    [c[1] for c in cached[:j]] + [text_j] + [c[1] for c in cached[j + 1 :]]
+                )
                 loss = distributed_contrastive_loss(
                     all_images, all_texts, scale if j == last else scale.detach()
                 )

@@ -17,8 +17,12 @@ from PIL import Image, ImageDraw
 
 from schemas.layout import SIZES_FILE, sample_key, shard_tar
 
-COLOURS = {"red": (220, 30, 30), "green": (30, 170, 40), "blue": (30, 60, 220),
-           "yellow": (235, 210, 20)}
+COLOURS = {
+    "red": (220, 30, 30),
+    "green": (30, 170, 40),
+    "blue": (30, 60, 220),
+    "yellow": (235, 210, 20),
+}
 SHAPES = ("circle", "square", "triangle")
 
 
@@ -58,8 +62,9 @@ def add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def write_shards(folder: str | Path, n_shards: int, per_shard: int, image_size: int = 48,
-                 seed: int = 0) -> list[Path]:
+def write_shards(
+    folder: str | Path, n_shards: int, per_shard: int, image_size: int = 48, seed: int = 0
+) -> list[Path]:
     """Write `n_shards` tars of `per_shard` samples and `sizes.json`; returns the tar paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,15 +80,18 @@ def write_shards(folder: str | Path, n_shards: int, per_shard: int, image_size: 
                 caption = f"a {colour} {shape}"
                 add_member(tar, f"{key}.jpg", jpeg_bytes(draw(colour, shape, image_size, rng)))
                 add_member(tar, f"{key}.txt", caption.encode())
-                add_member(tar, f"{key}.json", json.dumps({"key": key, "caption": caption}).encode())
+                add_member(
+                    tar, f"{key}.json", json.dumps({"key": key, "caption": caption}).encode()
+                )
         sizes[path.name] = per_shard
         paths.append(path)
     (folder / SIZES_FILE).write_text(json.dumps(sizes))
     return paths
 
 
-def write_image_folder(folder: str | Path, per_class: int, image_size: int = 48,
-                       seed: int = 1) -> list[str]:
+def write_image_folder(
+    folder: str | Path, per_class: int, image_size: int = 48, seed: int = 1
+) -> list[str]:
     """An ImageFolder tree `folder/<colour shape>/NNN.jpg`; returns the class names."""
     folder = Path(folder)
     rng = random.Random(seed)

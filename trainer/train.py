@@ -37,8 +37,14 @@ CONFIG_FILE = "config.json"
 TOKENIZER_MAX_CAPTIONS = 2_000_000
 
 
-def prepare_tokenizer(spec: str, output: str, vocab_size: int, env: DistEnv,
-                      path: str | None = None, resume_state: dict | None = None) -> CLIPTokenizer:
+def prepare_tokenizer(
+    spec: str,
+    output: str,
+    vocab_size: int,
+    env: DistEnv,
+    path: str | None = None,
+    resume_state: dict | None = None,
+) -> CLIPTokenizer:
     """The checkpoint's tokenizer on resume, else `path`, else one trained on the captions by
     rank 0 (written to DIR/tokenizer.json, which the other ranks then read)."""
     if resume_state is not None:
@@ -58,8 +64,15 @@ def prepare_tokenizer(spec: str, output: str, vocab_size: int, env: DistEnv,
 
 
 class Trainer:
-    def __init__(self, model_cfg: ModelConfig, data_cfg: DataConfig, cfg: TrainConfig,
-                 tokenizer: CLIPTokenizer, env: DistEnv, resume_state: dict | None = None):
+    def __init__(
+        self,
+        model_cfg: ModelConfig,
+        data_cfg: DataConfig,
+        cfg: TrainConfig,
+        tokenizer: CLIPTokenizer,
+        env: DistEnv,
+        resume_state: dict | None = None,
+    ):
         self.cfg, self.env, self.tokenizer = cfg, env, tokenizer
         self.model_cfg = model_cfg.with_vocab_size(tokenizer.vocab_size)
         self.data_cfg = data_cfg
@@ -86,13 +99,23 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * cfg.epochs
         self.step_samples = data_cfg.batch_size * env.world_size * cfg.accum_freq
         self.skipped: Counter[str] = Counter()
-        self.metrics = MetricsWriter(cfg.output, env.is_main, cfg.progress, cfg.tensorboard,
-                                     resume_step=self.step if resume_state else None)
+        self.metrics = MetricsWriter(
+            cfg.output,
+            env.is_main,
+            cfg.progress,
+            cfg.tensorboard,
+            resume_step=self.step if resume_state else None,
+        )
 
     def run_config(self) -> dict:
-        return {"model": self.model_cfg.to_dict(), "data": dataclasses.asdict(self.data_cfg),
-                "train": dataclasses.asdict(self.cfg), "world_size": self.env.world_size,
-                "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps}
+        return {
+            "model": self.model_cfg.to_dict(),
+            "data": dataclasses.asdict(self.data_cfg),
+            "train": dataclasses.asdict(self.cfg),
+            "world_size": self.env.world_size,
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+        }
 
     def _next_batches(self, it) -> list[tuple[torch.Tensor, torch.Tensor]]:
         out = []
@@ -101,15 +124,23 @@ class Trainer:
             self.skipped.update(batch["skipped"])
             if len(batch["images"]) == self.data_cfg.batch_size:
                 dev = self.env.device
-                out.append((batch["images"].to(dev, non_blocking=True),
-                            batch["texts"].to(dev, non_blocking=True)))
+                out.append(
+                    (
+                        batch["images"].to(dev, non_blocking=True),
+                        batch["texts"].to(dev, non_blocking=True),
+                    )
+                )
         return out
 
     def run(self) -> None:
         """Train to the end of the schedule (or `max_steps`), checkpointing and evaluating."""
         if self.env.is_main:
             Path(self.cfg.output, CONFIG_FILE).write_text(json.dumps(self.run_config(), indent=2))
-        last = self.total_steps if self.cfg.max_steps is None else min(self.total_steps, self.cfg.max_steps)
+        last = (
+            self.total_steps
+            if self.cfg.max_steps is None
+            else min(self.total_steps, self.cfg.max_steps)
+        )
         it, meter, loss = iter(self.data.loader), Meter(), None
         while self.step < last:
             t0 = time.perf_counter()
@@ -124,20 +155,31 @@ class Trainer:
             if evals or self.step % self.cfg.log_every == 0 or self.step == last:
                 self._log(loss, lr, meter, evals)
                 meter.reset()
-            if (self.cfg.save_every > 0 and self.step % self.cfg.save_every == 0) or self.step == last:
+            if (
+                self.cfg.save_every > 0 and self.step % self.cfg.save_every == 0
+            ) or self.step == last:
                 self.save()
         self.metrics.close()
 
     def _log(self, loss: torch.Tensor, lr: float, meter: Meter, evals: dict) -> None:
-        skipped = torch.tensor([loss.item(), float(sum(self.skipped.values()))], dtype=torch.float64)
-        mean_loss, n_skipped = (all_reduce_sum(skipped.to(self.env.device)).cpu() /
-                                torch.tensor([self.env.world_size, 1])).tolist()
+        skipped = torch.tensor(
+            [loss.item(), float(sum(self.skipped.values()))], dtype=torch.float64
+        )
+        mean_loss, n_skipped = (
+            all_reduce_sum(skipped.to(self.env.device)).cpu()
+            / torch.tensor([self.env.world_size, 1])
+        ).tolist()
         rate, data_frac = meter.rates()
         record = MetricsRecord(
-            step=self.step, samples_seen=self.samples_seen,
-            epoch=(self.step - 1) // self.steps_per_epoch, loss=mean_loss, lr=lr,
-            logit_scale=float(self.ctx.raw.logit_scale.exp().item()), samples_per_s=rate,
-            data_time_frac=data_frac, evals={**evals, "data_skipped": int(n_skipped)},
+            step=self.step,
+            samples_seen=self.samples_seen,
+            epoch=(self.step - 1) // self.steps_per_epoch,
+            loss=mean_loss,
+            lr=lr,
+            logit_scale=float(self.ctx.raw.logit_scale.exp().item()),
+            samples_per_s=rate,
+            data_time_frac=data_frac,
+            evals={**evals, "data_skipped": int(n_skipped)},
         )
         self.metrics.write(record, self.total_steps)
 
@@ -149,13 +191,28 @@ class Trainer:
             return {}
         model, env, out = self.ctx.raw, self.env, {}
         if cfg.zeroshot_images:
-            r = zeroshot(model, self.tokenizer, cfg.zeroshot_images, env.device, rank=env.rank,
-                         world_size=env.world_size, precision=cfg.precision)
+            r = zeroshot(
+                model,
+                self.tokenizer,
+                cfg.zeroshot_images,
+                env.device,
+                rank=env.rank,
+                world_size=env.world_size,
+                precision=cfg.precision,
+            )
             out.update({"zeroshot_top1": r.top1, "zeroshot_top5": r.top5})
         if cfg.val_data:
-            r = retrieval(model, self.tokenizer, cfg.val_data, env.device, rank=env.rank,
-                          world_size=env.world_size, batch_size=self.data_cfg.batch_size,
-                          workers=self.data_cfg.workers, precision=cfg.precision)
+            r = retrieval(
+                model,
+                self.tokenizer,
+                cfg.val_data,
+                env.device,
+                rank=env.rank,
+                world_size=env.world_size,
+                batch_size=self.data_cfg.batch_size,
+                workers=self.data_cfg.workers,
+                precision=cfg.precision,
+            )
             out.update({f"val_{k}": float(v) for k, v in dataclasses.asdict(r).items() if k != "n"})
         model.train()
         return out

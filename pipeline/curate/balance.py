@@ -44,8 +44,11 @@ _SCALE = float(1 << 64)
 
 def draw(seed: int, query: str, pid: str) -> float:
     """A uniform number in [0, 1), a pure function of (seed, query, pair id)."""
-    h = hashlib.blake2b(query.encode("utf-8", "surrogatepass") + b"\x00" + pid.encode(),
-                        key=f"openwit-balance-v1:{seed}".encode(), digest_size=8)
+    h = hashlib.blake2b(
+        query.encode("utf-8", "surrogatepass") + b"\x00" + pid.encode(),
+        key=f"openwit-balance-v1:{seed}".encode(),
+        digest_size=8,
+    )
     return int.from_bytes(h.digest(), "big") / _SCALE
 
 
@@ -77,7 +80,7 @@ class BalanceFn(CountingFn):
     def process(self, item, side):
         matched = read_segment(item) if self.spilled else item  # a ref, or a batch itself
         for i in range(0, len(matched), BATCH):
-            yield from self.decide(matched[i:i + BATCH], side)
+            yield from self.decide(matched[i : i + BATCH], side)
 
     def decide(self, batch: list, side):
         rows, rejects = [], []
@@ -93,8 +96,9 @@ class BalanceFn(CountingFn):
                     self.counts["kept", q] += 1
                 rows.append(manifest_row(pid, cand, queries))
             else:
-                rejects.append(self.count_reject(
-                    reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4])))
+                rejects.append(
+                    self.count_reject(reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4]))
+                )
         if rows:  # no zero counts: stats.json lists only what happened
             self.counts["flow", "kept"] += len(rows)
         return self.emit(rows, rejects)
@@ -103,6 +107,7 @@ class BalanceFn(CountingFn):
 def _draws(seed: int):
     def fn(batch):
         return [(q, (draw(seed, q, pid), pid)) for pid, _, queries in batch for q in queries]
+
     return fn
 
 
@@ -135,16 +140,20 @@ class BalancePairs(beam.PTransform):
         waiting = matched  # until the counts are complete: on disk with `spill`
         if self.spill:
             waiting = matched | "Spill" >> beam.ParDo(SpillFn(self.folder))
-        counts = (matched
-                  | "Entries" >> beam.ParDo(EntryCountsFn())
-                  | "CountPerQuery" >> beam.CombinePerKey(sum))
+        counts = (
+            matched
+            | "Entries" >> beam.ParDo(EntryCountsFn())
+            | "CountPerQuery" >> beam.CombinePerKey(sum)
+        )
         if self.mode == "exact":
             t = self.t
-            side = (matched
-                    | "Draws" >> beam.FlatMap(_draws(self.seed))
-                    | "SmallestT" >> beam.combiners.Top.SmallestPerKey(t)
-                    | "OverT" >> beam.Filter(lambda kv: len(kv[1]) >= t)
-                    | "Threshold" >> beam.Map(lambda kv: (kv[0], max(kv[1]))))
+            side = (
+                matched
+                | "Draws" >> beam.FlatMap(_draws(self.seed))
+                | "SmallestT" >> beam.combiners.Top.SmallestPerKey(t)
+                | "OverT" >> beam.Filter(lambda kv: len(kv[1]) >= t)
+                | "Threshold" >> beam.Map(lambda kv: (kv[0], max(kv[1])))
+            )
         else:
             side = counts
         out = waiting | "Balance" >> beam.ParDo(

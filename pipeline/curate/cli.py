@@ -54,16 +54,27 @@ def run(argv: list[str]) -> int:
         log.info("removed %s, left by a run that did not finish", stale)
     tmp = finalize.temp_sibling(opts.output)
     finalize.prepare(tmp, (MANIFEST_DIR, REJECTS_DIR, graph.AUX_DIR))
-    print(f"curate: {len(inputs)} input files ({sum(s for _, s in inputs) / 1e6:.1f} MB), "
-          f"{len(entries)} query entries -> {opts.output}", file=sys.stderr)
+    print(
+        f"curate: {len(inputs)} input files ({sum(s for _, s in inputs) / 1e6:.1f} MB), "
+        f"{len(entries)} query entries -> {opts.output}",
+        file=sys.stderr,
+    )
     start = time.monotonic()
     try:
         with beam.Pipeline(options=pipeline_options(beam_args)) as p:
-            reshuffle = options.should_reshuffle(opts.reshuffle, len(inputs),
-                                                 options.workers(beam_args))
-            graph.build(p, opts, [path for path, _ in inputs], qhash, tmp, reshuffle,
-                        sum(size for _, size in inputs),
-                        options.spills(opts.exchange, beam_args))
+            reshuffle = options.should_reshuffle(
+                opts.reshuffle, len(inputs), options.workers(beam_args)
+            )
+            graph.build(
+                p,
+                opts,
+                [path for path, _ in inputs],
+                qhash,
+                tmp,
+                reshuffle,
+                sum(size for _, size in inputs),
+                options.spills(opts.exchange, beam_args),
+            )
         finalize.discard(FileSystems.join(tmp, spill.SPILL_DIR))  # intermediate data only
         aux = FileSystems.join(tmp, graph.AUX_DIR)
         result = summary.write_summary(tmp, aux, opts, beam_args, inputs, qbytes, entries)
@@ -74,8 +85,11 @@ def run(argv: list[str]) -> int:
         print(f"curate: job failed: {_cause(e)}", file=sys.stderr)
         return 1
     flow = result["flow"]
-    print(f"curate: {flow['read']} candidates -> {flow['kept']} kept, {result['rejected']} "
-          f"rejected in {time.monotonic() - start:.1f}s; wrote {opts.output}", file=sys.stderr)
+    print(
+        f"curate: {flow['read']} candidates -> {flow['kept']} kept, {result['rejected']} "
+        f"rejected in {time.monotonic() - start:.1f}s; wrote {opts.output}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -84,5 +98,5 @@ def _cause(e: BaseException) -> str:
     text = str(e)
     marker = "BadFileError: "
     if marker in text:
-        return text[text.rindex(marker):].splitlines()[0]
+        return text[text.rindex(marker) :].splitlines()[0]
     return text.splitlines()[-1] if text else repr(e)

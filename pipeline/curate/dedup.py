@@ -38,9 +38,9 @@ def _order(cand: tuple) -> tuple:
     return (cand[4], cand[3] or "", cand[2])
 
 
-BUCKET_BYTES = 4 << 20   # input bytes per dedup bucket: bounds the pairs one bucket holds
-FLUSH = 20_000           # candidates a worker buffers before spilling its buckets to a file
-SEGMENT_MIN = 25         # ... but at least this many per bucket on average (see flush_size)
+BUCKET_BYTES = 4 << 20  # input bytes per dedup bucket: bounds the pairs one bucket holds
+FLUSH = 20_000  # candidates a worker buffers before spilling its buckets to a file
+SEGMENT_MIN = 25  # ... but at least this many per bucket on average (see flush_size)
 
 
 def bucket_count(input_bytes: int) -> int:
@@ -117,8 +117,9 @@ class PickFn(BufferingFn):
                     continue
                 if _order(cand) < _order(old):
                     best[pid], cand = cand, old
-                self.rejects.append(self.count_reject(
-                    reject(cand[0], cand[1], Reason.DUPLICATE_PAIR, cand[4])))
+                self.rejects.append(
+                    self.count_reject(reject(cand[0], cand[1], Reason.DUPLICATE_PAIR, cand[4]))
+                )
                 if len(self.rejects) >= BATCH:
                     yield from self._flush()
         for pid, cand in best.items():
@@ -162,17 +163,20 @@ class DedupPairs(beam.PTransform):
 
     def expand(self, pairs):
         if not self.spill:
-            out = (pairs
-                   | "PairId" >> beam.ParDo(ShuffleBucketFn(self.buckets))
-                   | "GroupByBucket" >> beam.GroupByKey()
-                   | "Pick" >> beam.ParDo(ShufflePickFn()).with_outputs(
-                       REJECT, STATS, main="pairs"))
+            out = (
+                pairs
+                | "PairId" >> beam.ParDo(ShuffleBucketFn(self.buckets))
+                | "GroupByBucket" >> beam.GroupByKey()
+                | "Pick" >> beam.ParDo(ShufflePickFn()).with_outputs(REJECT, STATS, main="pairs")
+            )
             return out.pairs, out[REJECT], out[STATS]
         files = pairs | "PairId" >> beam.ParDo(BucketFn(self.buckets, self.folder))
         out = (
             pairs.pipeline
             | "Buckets" >> beam.Create(range(self.buckets))
-            | "Pick" >> beam.ParDo(PickFn(), beam.pvalue.AsList(files)).with_outputs(
-                REJECT, STATS, main="pairs")
+            | "Pick"
+            >> beam.ParDo(PickFn(), beam.pvalue.AsList(files)).with_outputs(
+                REJECT, STATS, main="pairs"
+            )
         )
         return out.pairs, out[REJECT], out[STATS]

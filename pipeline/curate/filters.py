@@ -1,7 +1,8 @@
 """Normalize and filter stage: candidate texts repaired, collapsed and checked.
 
 Each check is a small pure function `text -> Reason | None` (datatrove's style); `check_text`
-runs them in order and returns the first reason. `FilterTexts` (PTransform): batches (lists) of candidate
+runs them in order and returns the first reason. `FilterTexts` (PTransform): batches (lists) of
+candidate
 tuples in; batches of candidates with the normalized text out; batches of rejects (stage
 `filter`) tagged `rejects`.
 """
@@ -19,16 +20,55 @@ from schemas.vocab import Reason
 
 IMAGE_EXTENSIONS = r"jpe?g|png|gif|webp|bmp|svg|tiff?|ico|avif|heic"
 _FILE_NAME = re.compile(rf"^[\w\-.,()~%+ ]*\.({IMAGE_EXTENSIONS})$", re.I)
-_CAMERA_NAME = re.compile(r"^(img|dsc[nf]?|dcim|pxl|mvimg|gopr|screenshot|image|photo)[_\- ]?\d{2,}\S*$", re.I)
+_CAMERA_NAME = re.compile(
+    r"^(img|dsc[nf]?|dcim|pxl|mvimg|gopr|screenshot|image|photo)[_\- ]?\d{2,}\S*$", re.I
+)
 _URL = re.compile(r"(^|\s)(https?://|ftp://|www\.)\S+", re.I)
 _PUNCT = re.compile(r"[^\w\s]+")
-JUNK_TEXTS = frozenset({
-    "image", "img", "images", "picture", "pic", "photo", "photos", "logo", "icon", "banner",
-    "spacer", "blank", "pixel", "thumbnail", "thumb", "placeholder", "untitled", "button",
-    "arrow", "click here", "click", "here", "read more", "more", "see more", "null", "none",
-    "undefined", "alt", "alt text", "image description", "no image", "loading", "avatar",
-    "default", "photo of", "image of", "picture of", "untitled image", "featured image",
-})
+JUNK_TEXTS = frozenset(
+    {
+        "image",
+        "img",
+        "images",
+        "picture",
+        "pic",
+        "photo",
+        "photos",
+        "logo",
+        "icon",
+        "banner",
+        "spacer",
+        "blank",
+        "pixel",
+        "thumbnail",
+        "thumb",
+        "placeholder",
+        "untitled",
+        "button",
+        "arrow",
+        "click here",
+        "click",
+        "here",
+        "read more",
+        "more",
+        "see more",
+        "null",
+        "none",
+        "undefined",
+        "alt",
+        "alt text",
+        "image description",
+        "no image",
+        "loading",
+        "avatar",
+        "default",
+        "photo of",
+        "image of",
+        "picture of",
+        "untitled image",
+        "featured image",
+    }
+)
 
 
 def normalize(text: str) -> str:
@@ -112,5 +152,6 @@ class FilterTexts(beam.PTransform):
 
     def expand(self, pairs):
         out = pairs | "Filter" >> beam.ParDo(FilterFn(self.min_len, self.max_len)).with_outputs(
-            REJECT, STATS, main="pairs")
+            REJECT, STATS, main="pairs"
+        )
         return out.pairs, out[REJECT], out[STATS]

@@ -64,7 +64,9 @@ def move_into_place(tmp: str, out: str) -> None:
     # object stores have no folder rename: replace the prefix file by file
     if FileSystems.exists(out):
         FileSystems.delete([out])
-    files = [m.path for r in FileSystems.match([FileSystems.join(tmp, "**")]) for m in r.metadata_list]
-    dest = [out.rstrip("/") + p[len(tmp.rstrip("/")):] for p in files]
+    files = [
+        m.path for r in FileSystems.match([FileSystems.join(tmp, "**")]) for m in r.metadata_list
+    ]
+    dest = [out.rstrip("/") + p[len(tmp.rstrip("/")) :] for p in files]
     FileSystems.copy(files, dest)
     FileSystems.delete([tmp])

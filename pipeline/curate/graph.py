@@ -42,35 +42,55 @@ def reject_key(row: tuple) -> tuple:
     return tuple("" if v is None else v for v in row)
 
 
-def build(root, opts, paths: list[str], queries_hash: str, folder: str,
-          reshuffle: bool = True, input_bytes: int = 0, spill: bool = True) -> None:
+def build(
+    root,
+    opts,
+    paths: list[str],
+    queries_hash: str,
+    folder: str,
+    reshuffle: bool = True,
+    input_bytes: int = 0,
+    spill: bool = True,
+) -> None:
     pairs, read_rejects, read_stats = root | "Read" >> ReadCandidates(
-        paths, opts, reshuffle, folder, spill)
+        paths, opts, reshuffle, folder, spill
+    )
     filtered, filter_rejects, filter_stats = pairs | "Normalize" >> FilterTexts(
-        opts.min_text_length, opts.max_text_length)
+        opts.min_text_length, opts.max_text_length
+    )
     in_lang, lang_rejects, lang_stats = filtered | "Language" >> IdentifyLanguage(
-        opts.languages, opts.lang_threshold, opts.lid_model)
-    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes, folder,
-                                                                       spill)
-    matched, match_rejects, match_stats = distinct | "Match" >> MatchQueries(opts.queries,
-                                                                             queries_hash)
+        opts.languages, opts.lang_threshold, opts.lid_model
+    )
+    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes, folder, spill)
+    matched, match_rejects, match_stats = distinct | "Match" >> MatchQueries(
+        opts.queries, queries_hash
+    )
     rows, balance_rejects, balance_stats = matched | "Balance" >> BalancePairs(
-        opts.balance, opts.max_per_query, opts.seed, folder, spill)
+        opts.balance, opts.max_per_query, opts.seed, folder, spill
+    )
 
-    _ = rows | "Manifest" >> WriteRows(FileSystems.join(folder, MANIFEST_DIR), ManifestRow,
-                                       manifest_key)
+    _ = rows | "Manifest" >> WriteRows(
+        FileSystems.join(folder, MANIFEST_DIR), ManifestRow, manifest_key
+    )
     # each stage writes its own rejects (the writer fuses into the stage: a Flatten of all
     # rejects first would send every reject through the runner once more); one commit names them
     rejects_dir = FileSystems.join(folder, REJECTS_DIR)
     written = [
         rejects | f"Rejects{name}" >> WriteParts(rejects_dir, RejectRow, reject_key)
-        for name, rejects in (("Read", read_rejects), ("Filter", filter_rejects),
-                              ("Language", lang_rejects), ("Dedup", dup_rejects),
-                              ("Match", match_rejects), ("Balance", balance_rejects))
+        for name, rejects in (
+            ("Read", read_rejects),
+            ("Filter", filter_rejects),
+            ("Language", lang_rejects),
+            ("Dedup", dup_rejects),
+            ("Match", match_rejects),
+            ("Balance", balance_rejects),
+        )
     ]
     _ = tuple(written) | "Rejects" >> CommitParts(rejects_dir, RejectRow)
-    _ = ((read_stats, filter_stats, lang_stats, dup_stats, match_stats, balance_stats)
-         | "AllStats" >> beam.Flatten()
-         | "SumStats" >> beam.CombinePerKey(sum)
-         | "StatsList" >> beam.combiners.ToList()
-         | "WriteStats" >> WriteJson(FileSystems.join(folder, AUX_DIR, AUX_STATS)))
+    _ = (
+        (read_stats, filter_stats, lang_stats, dup_stats, match_stats, balance_stats)
+        | "AllStats" >> beam.Flatten()
+        | "SumStats" >> beam.CombinePerKey(sum)
+        | "StatsList" >> beam.combiners.ToList()
+        | "WriteStats" >> WriteJson(FileSystems.join(folder, AUX_DIR, AUX_STATS))
+    )

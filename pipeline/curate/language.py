@@ -4,7 +4,8 @@
 top language is in `languages` with probability >= `threshold` out. Rejects (batches; stage
 `language`, tagged `rejects`): `wrong_language` (another top language),
 `low_language_confidence` (a kept language below the threshold). Tagged `stats`: partial
-counts (`counting`), with ("lang", code) for stats.json's language mix. The model loads once per worker process (`Shared`), never pickled.
+counts (`counting`), with ("lang", code) for stats.json's language mix. The model loads once per
+worker process (`Shared`), never pickled.
 """
 
 from __future__ import annotations
@@ -61,11 +62,15 @@ class LanguageFn(CountingFn):
             lang, prob = top(cand[1])
             self.counts["lang", lang] += 1
             if lang not in languages:
-                rejects.append(self.count_reject(
-                    reject(cand[0], cand[1], Reason.WRONG_LANGUAGE, cand[4])))
+                rejects.append(
+                    self.count_reject(reject(cand[0], cand[1], Reason.WRONG_LANGUAGE, cand[4]))
+                )
             elif prob < threshold:
-                rejects.append(self.count_reject(
-                    reject(cand[0], cand[1], Reason.LOW_LANGUAGE_CONFIDENCE, cand[4])))
+                rejects.append(
+                    self.count_reject(
+                        reject(cand[0], cand[1], Reason.LOW_LANGUAGE_CONFIDENCE, cand[4])
+                    )
+                )
             else:
                 kept.append(cand)
         if kept:  # no zero counts: stats.json lists only what happened

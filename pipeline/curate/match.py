@@ -4,7 +4,8 @@
 `(pair_id, candidate, queries)` out with `queries` the sorted tuple of matched entries (fused
 with dedup's pick before it and the balance step's spill writer after it: the pairs stay in
 the worker).
-Rejects (batches; stage `match`, tagged `rejects`): `no_match`. The query list is read through Beam's FileSystems (local, gs://, ...) and the
+Rejects (batches; stage `match`, tagged `rejects`): `no_match`. The query list is read through
+Beam's FileSystems (local, gs://, ...) and the
 matcher built once per worker process (`Shared`), never pickled with the DoFn.
 """
 
@@ -67,13 +68,15 @@ class MatchFn(BufferingFn):
         found_all = self.match_batch([cand[1] for _, cand in pending])
         out = []
         for start in range(0, len(pending), BATCH):
-            for (pid, cand), found in zip(pending[start:start + BATCH],
-                                          found_all[start:start + BATCH]):
+            for (pid, cand), found in zip(
+                pending[start : start + BATCH], found_all[start : start + BATCH]
+            ):
                 if found:
                     self.kept.append((pid, cand, tuple(found)))
                 else:
-                    self.rejects.append(self.count_reject(
-                        reject(cand[0], cand[1], Reason.NO_MATCH, cand[4])))
+                    self.rejects.append(
+                        self.count_reject(reject(cand[0], cand[1], Reason.NO_MATCH, cand[4]))
+                    )
             out.extend(self._flush())
         return out
 

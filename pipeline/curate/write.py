@@ -37,8 +37,9 @@ def write_table(path: str, cls: type, rows: list[tuple]) -> None:
     """Rows (tuples in `cls` field order) -> one parquet file with schema version metadata."""
     schema = schema_with_metadata(cls)
     columns = list(zip(*rows)) if rows else [[] for _ in schema.names]
-    table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema)],
-                                 schema=schema)
+    table = pa.Table.from_arrays(
+        [pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema
+    )
     with FileSystems.create(path) as f:
         pq.write_table(table, f)
 
@@ -66,9 +67,12 @@ class _WriteBundleFn(beam.DoFn):
     def _flush(self) -> tuple[str, str]:
         """(content digest, temporary path) of the file written from the buffered rows."""
         rows, self.rows = sorted(self.rows, key=self.sort_key), []
-        digest = hashlib.blake2b(repr([self.sort_key(r) for r in rows]).encode("utf-8", "surrogatepass"),
-                                 digest_size=16).hexdigest()
-        path = FileSystems.join(self.folder, TMP, tmp_name(f"{digest}.parquet", uuid.uuid4().hex[:8]))
+        digest = hashlib.blake2b(
+            repr([self.sort_key(r) for r in rows]).encode("utf-8", "surrogatepass"), digest_size=16
+        ).hexdigest()
+        path = FileSystems.join(
+            self.folder, TMP, tmp_name(f"{digest}.parquet", uuid.uuid4().hex[:8])
+        )
         write_table(path, self.cls, rows)
         return digest, path
 
@@ -85,6 +89,7 @@ def _commit(folder: str, cls: type):
         if FileSystems.exists(tmp):
             FileSystems.delete([tmp])  # files of bundle attempts that did not commit
         return len(finals)
+
     return commit
 
 
@@ -112,9 +117,11 @@ class CommitParts(beam.PTransform):
     def expand(self, written):
         if isinstance(written, tuple):
             written = written | "Names" >> beam.Flatten()
-        return (written
-                | "Written" >> beam.combiners.ToList()
-                | "Commit" >> beam.Map(_commit(self.folder, self.cls)))
+        return (
+            written
+            | "Written" >> beam.combiners.ToList()
+            | "Commit" >> beam.Map(_commit(self.folder, self.cls))
+        )
 
 
 class WriteRows(beam.PTransform):
@@ -126,9 +133,11 @@ class WriteRows(beam.PTransform):
         self.rows_per_file = rows_per_file
 
     def expand(self, rows):
-        return (rows
-                | "Parts" >> WriteParts(self.folder, self.cls, self.sort_key, self.rows_per_file)
-                | "CommitParts" >> CommitParts(self.folder, self.cls))
+        return (
+            rows
+            | "Parts" >> WriteParts(self.folder, self.cls, self.sort_key, self.rows_per_file)
+            | "CommitParts" >> CommitParts(self.folder, self.cls)
+        )
 
 
 class WriteJson(beam.PTransform):

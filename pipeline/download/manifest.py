@@ -113,7 +113,9 @@ def list_inputs(specs: list[str], url_col: str = "url", caption_col: str = "capt
         if os.path.isdir(spec):
             mdir = os.path.join(spec, MANIFEST_DIR)
             if not os.path.isdir(mdir):
-                raise ManifestError(f"{spec}: a folder without {MANIFEST_DIR}/ (not a curate output)")
+                raise ManifestError(
+                    f"{spec}: a folder without {MANIFEST_DIR}/ (not a curate output)"
+                )
             paths = sorted(glob.glob(os.path.join(mdir, "*.parquet")))
             files += [InputFile(p, "parquet", "url", "text", True) for p in paths]
             continue
@@ -137,7 +139,9 @@ def read_rows(f: InputFile):
         caption = row.get(f.caption_col)
         out = {
             "url": url if isinstance(url, str) else None,
-            "caption": caption if isinstance(caption, str) else ("" if caption is None else str(caption)),
+            "caption": caption
+            if isinstance(caption, str)
+            else ("" if caption is None else str(caption)),
         }
         if f.curated:
             out.update({k: row.get(k) for k in ("pair_id", "page_url", "text_source", "queries")})

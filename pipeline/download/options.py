@@ -48,8 +48,15 @@ class DownloadConfig:
     backoff: float = 0.5
 
 
-SHARD_FLAGS = ("image_size", "resize_mode", "encode_format", "encode_quality", "shard_size",
-               "min_image_size", "max_aspect_ratio")
+SHARD_FLAGS = (
+    "image_size",
+    "resize_mode",
+    "encode_format",
+    "encode_quality",
+    "shard_size",
+    "min_image_size",
+    "max_aspect_ratio",
+)
 
 
 def shard_config(cfg: DownloadConfig) -> dict:
@@ -61,8 +68,13 @@ def shard_config(cfg: DownloadConfig) -> dict:
 def add_download_args(p: argparse.ArgumentParser, manifest: bool = True) -> None:
     """Add download's flags (DESIGN.md "pipeline download") to `p`."""
     if manifest:
-        p.add_argument("--manifest", required=True, nargs="+", action="extend",
-                       help="a curate output folder, or table files/globs")
+        p.add_argument(
+            "--manifest",
+            required=True,
+            nargs="+",
+            action="extend",
+            help="a curate output folder, or table files/globs",
+        )
         p.add_argument("--url-col", default="url")
         p.add_argument("--caption-col", default="caption")
     p.add_argument("--image-size", type=int, default=256)
@@ -72,8 +84,12 @@ def add_download_args(p: argparse.ArgumentParser, manifest: bool = True) -> None
     p.add_argument("--shard-size", type=int, default=10000)
     p.add_argument("--min-image-size", type=int, default=0, help="shortest side; 0 = no limit")
     p.add_argument("--max-aspect-ratio", type=float, default=0.0, help="0 = no limit")
-    p.add_argument("--timeout", type=float, default=10.0,
-                   help="seconds per connect/read; a whole attempt gets 3x this")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds per connect/read; a whole attempt gets 3x this",
+    )
     p.add_argument("--retries", type=int, default=2)
     p.add_argument("--max-bytes", type=int, default=20_000_000)
     p.add_argument("--per-host-connections", type=int, default=16)
@@ -83,8 +99,11 @@ def add_download_args(p: argparse.ArgumentParser, manifest: bool = True) -> None
     p.add_argument("--allow-networks", action="append", default=[], metavar="CIDR")
     p.add_argument("--resolve", action="append", default=[], metavar="HOST[:PORT]:IP")
     p.add_argument("--no-robots-txt", action="store_true")
-    p.add_argument("--x-robots-optouts", default="noai,noimageai",
-                   help="X-Robots-Tag directives that opt an image out (comma-separated)")
+    p.add_argument(
+        "--x-robots-optouts",
+        default="noai,noimageai",
+        help="X-Robots-Tag directives that opt an image out (comma-separated)",
+    )
     p.add_argument("--near-dup-hamming", type=int, default=4)
     p.add_argument("--exclude-images", default=None, metavar="SRC")
     p.add_argument("--exclude-domains", default=None, metavar="FILE")

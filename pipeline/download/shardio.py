@@ -119,7 +119,10 @@ def rewrite_shard(out: str, sid: int, removals: dict[str, tuple[str, str]], upda
         return False
     token = uuid.uuid4().hex[:12]
     tar_tmp = layout.tmp_name(p["tar"], token)
-    with tarfile.open(p["tar"]) as src, tarfile.open(tar_tmp, "w", format=tarfile.USTAR_FORMAT) as dst:
+    with (
+        tarfile.open(p["tar"]) as src,
+        tarfile.open(tar_tmp, "w", format=tarfile.USTAR_FORMAT) as dst,
+    ):
         for member in src:
             if member.name.split(".", 1)[0] not in removals:
                 dst.addfile(member, src.extractfile(member))

@@ -25,7 +25,9 @@ def write_report(out: str, train_run: str | None = None) -> str:
 
 
 def run(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m pipeline report", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m pipeline report", description=__doc__.split("\n")[0]
+    )
     p.add_argument("dir", help="a download or curate output folder")
     p.add_argument("--train-run", default=None, help="a trainer output folder")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)

@@ -83,7 +83,8 @@ def _curate_dir(d: str) -> str | None:
     """`d/curate` after `pipeline run`, `d` itself when it is a curate output."""
     for c in (os.path.join(d, "curate"), d):
         if os.path.isfile(os.path.join(c, layout.QUERY_COUNTS_FILE)) or os.path.isdir(
-                os.path.join(c, layout.MANIFEST_DIR)):
+            os.path.join(c, layout.MANIFEST_DIR)
+        ):
             return c
     return None
 
@@ -105,7 +106,9 @@ def shard_tars(d: str) -> list[str]:
     sdir = os.path.join(d, layout.SHARDS_DIR)
     if not os.path.isdir(sdir):
         return []
-    return [os.path.join(sdir, n) for n in sorted(os.listdir(sdir)) if layout.shard_id_of(n) is not None]
+    return [
+        os.path.join(sdir, n) for n in sorted(os.listdir(sdir)) if layout.shard_id_of(n) is not None
+    ]
 
 
 def scan_shards(tars: list[str], data: ReportData, max_thumbs: int = MAX_THUMBS) -> None:
@@ -178,10 +181,13 @@ def load(d: str, train_run: str | None = None) -> ReportData:
     tars = shard_tars(d)
     if tars:
         first = read_json(tars[0][: -len(".tar")] + "_stats.json", data.notes)
-        data.shard_config = first.get("shard_config", {}) if isinstance(first.get("shard_config"), dict) else {}
+        data.shard_config = (
+            first.get("shard_config", {}) if isinstance(first.get("shard_config"), dict) else {}
+        )
     if len(tars) > MAX_SCANNED_SHARDS:
-        data.notes.append(f"image sizes and examples from the first {MAX_SCANNED_SHARDS} of "
-                          f"{len(tars)} shards")
+        data.notes.append(
+            f"image sizes and examples from the first {MAX_SCANNED_SHARDS} of {len(tars)} shards"
+        )
     scan_shards(tars[:MAX_SCANNED_SHARDS], data)
     if train_run:
         load_train_run(train_run, data)

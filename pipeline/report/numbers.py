@@ -45,15 +45,20 @@ def head_share(d: ReportData) -> dict | None:
         "matches: head share": round(head_m / total_m, 4) if total_m else 0.0,
         "kept: total": total_k,
         "kept: share held by the same head entries": round(head_k / total_k, 4) if total_k else 0.0,
-        "tail entries (<= t) kept unchanged": sum(1 for _, m, k in d.query_counts if m <= t and k == m),
+        "tail entries (<= t) kept unchanged": sum(
+            1 for _, m, k in d.query_counts if m <= t and k == m
+        ),
         "tail entries (<= t)": sum(1 for _, m, _ in d.query_counts if m <= t),
     }
 
 
 def rejects(d: ReportData) -> dict[str, dict[str, int]]:
     """{stage: {reason: n}}: curate's rejects, then download's failures and duplicates."""
-    out = {stage: dict(sorted(r.items(), key=lambda kv: -kv[1]))
-           for stage, r in d.curate_stats.get("rejects", {}).items() if isinstance(r, dict)}
+    out = {
+        stage: dict(sorted(r.items(), key=lambda kv: -kv[1]))
+        for stage, r in d.curate_stats.get("rejects", {}).items()
+        if isinstance(r, dict)
+    }
     errors = d.download_stats.get("errors", {})
     if errors:
         out["download"] = dict(sorted(errors.items(), key=lambda kv: -kv[1]))
@@ -66,7 +71,14 @@ def dedup(d: ReportData) -> dict[str, int]:
     if dup_pairs:
         out["curate: duplicate (url, text) pairs"] = sum(dup_pairs.values())
     dd = d.download_stats.get("dedup", {})
-    for k in ("hashed", "exact_duplicate", "near_duplicate", "excluded", "groups", "near_dup_hamming"):
+    for k in (
+        "hashed",
+        "exact_duplicate",
+        "near_duplicate",
+        "excluded",
+        "groups",
+        "near_dup_hamming",
+    ):
         if k in dd:
             out[f"download: {k}"] = dd[k]
     return out
@@ -76,28 +88,33 @@ def card(d: ReportData) -> dict[str, object]:
     """The dataset card's headline facts."""
     cs, ds, cr = d.curate_stats, d.download_stats, d.curate_run
     q = cs.get("queries", {})
-    return {k: v for k, v in {
-        "pairs in shards": ds.get("successes"),
-        "shards": ds.get("shards"),
-        "download success rate": ds.get("success_rate"),
-        "pairs in manifest": cs.get("flow", {}).get("kept"),
-        "crawl candidates read": cs.get("flow", {}).get("read"),
-        "input files": len(cr.get("inputs", [])) or None,
-        "query list": cr.get("queries", {}).get("path"),
-        "query list entries": q.get("entries") or cr.get("queries", {}).get("entries"),
-        "query list sha256": cr.get("queries", {}).get("sha256"),
-        "balance": q.get("balance"),
-        "t (max per query)": threshold(d),
-        "seed": cr.get("seed", q.get("seed")),
-        "languages": ", ".join(cr.get("flags", {}).get("languages", []) or []) or None,
-        "image size / resize / format": _image_flags(d.shard_config),
-    }.items() if v is not None}
+    return {
+        k: v
+        for k, v in {
+            "pairs in shards": ds.get("successes"),
+            "shards": ds.get("shards"),
+            "download success rate": ds.get("success_rate"),
+            "pairs in manifest": cs.get("flow", {}).get("kept"),
+            "crawl candidates read": cs.get("flow", {}).get("read"),
+            "input files": len(cr.get("inputs", [])) or None,
+            "query list": cr.get("queries", {}).get("path"),
+            "query list entries": q.get("entries") or cr.get("queries", {}).get("entries"),
+            "query list sha256": cr.get("queries", {}).get("sha256"),
+            "balance": q.get("balance"),
+            "t (max per query)": threshold(d),
+            "seed": cr.get("seed", q.get("seed")),
+            "languages": ", ".join(cr.get("flags", {}).get("languages", []) or []) or None,
+            "image size / resize / format": _image_flags(d.shard_config),
+        }.items()
+        if v is not None
+    }
 
 
 def _image_flags(cfg: dict) -> str | None:
     if not cfg:
         return None
-    return f"{cfg.get('image_size')} px, {cfg.get('resize_mode')}, {cfg.get('encode_format')} q{cfg.get('encode_quality')}"
+    size, mode = cfg.get("image_size"), cfg.get("resize_mode")
+    return f"{size} px, {mode}, {cfg.get('encode_format')} q{cfg.get('encode_quality')}"
 
 
 def zeroshot_chance(result: dict) -> float | None:

@@ -32,15 +32,29 @@ def query_distribution(matches: list[int], kept: list[int], t: int | None) -> st
         return None
     after = sorted((k for k in kept if k > 0), reverse=True)
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    ax.loglog(range(1, len(before) + 1), before, color=BLUE, lw=4, alpha=0.6,
-              label="before balancing (matches)")
+    ax.loglog(
+        range(1, len(before) + 1),
+        before,
+        color=BLUE,
+        lw=4,
+        alpha=0.6,
+        label="before balancing (matches)",
+    )
     if after:
-        ax.loglog(range(1, len(after) + 1), after, color=ORANGE, lw=1.8, label="after balancing (kept)")
+        ax.loglog(
+            range(1, len(after) + 1), after, color=ORANGE, lw=1.8, label="after balancing (kept)"
+        )
     if t:
         target = [min(m, t) for m in before]
         ax.axhline(t, color=GREY, lw=0.8, ls="--", label=f"t = {t:,}")
-        ax.loglog(range(1, len(target) + 1), target, color=GREEN, lw=2, ls=(0, (2, 1.5)),
-                  label="pairs each entry draws itself (expected): min(count, t)")
+        ax.loglog(
+            range(1, len(target) + 1),
+            target,
+            color=GREEN,
+            lw=2,
+            ls=(0, (2, 1.5)),
+            label="pairs each entry draws itself (expected): min(count, t)",
+        )
     ax.set_xlabel("entry rank (by count)")
     ax.set_ylabel("pairs matching the entry")
     ax.grid(True, which="major", alpha=0.3)
@@ -48,8 +62,14 @@ def query_distribution(matches: list[int], kept: list[int], t: int | None) -> st
     return to_uri(fig)
 
 
-def hbar(counts: dict[str, int], title: str, xlabel: str = "count", color: str = BLUE,
-         colors: list[str] | None = None, log: bool = False) -> str | None:
+def hbar(
+    counts: dict[str, int],
+    title: str,
+    xlabel: str = "count",
+    color: str = BLUE,
+    colors: list[str] | None = None,
+    log: bool = False,
+) -> str | None:
     """A horizontal bar chart of `counts` (largest on top)."""
     items = [(k, v) for k, v in counts.items() if v]
     if not items:
@@ -73,8 +93,10 @@ def image_sizes(sizes: list[tuple[int, int]]) -> str | None:
     if not sizes:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
-    for ax, values, name in ((axes[0], [w for w, _ in sizes], "width"),
-                             (axes[1], [h for _, h in sizes], "height")):
+    for ax, values, name in (
+        (axes[0], [w for w, _ in sizes], "width"),
+        (axes[1], [h for _, h in sizes], "height"),
+    ):
         ax.hist(values, bins=30, color=BLUE)
         ax.set_xlabel(f"original {name} (px)")
     axes[0].set_ylabel("images")

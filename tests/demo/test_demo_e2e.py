@@ -13,13 +13,30 @@ import pytest
 from pipeline.verify import verify
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY = ["--pages", "60", "--files", "2", "--epochs", "2", "--eval-per-class", "2",
-        "--retrieval-n", "30", "--port", "0"]
+TINY = [
+    "--pages",
+    "60",
+    "--files",
+    "2",
+    "--epochs",
+    "2",
+    "--eval-per-class",
+    "2",
+    "--retrieval-n",
+    "30",
+    "--port",
+    "0",
+]
 
 
 def _demo(out: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "demo", "--out", out, *TINY], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "demo", "--out", out, *TINY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.mark.slow
@@ -48,4 +65,6 @@ def test_demo_runs_end_to_end_and_reuses_stages(tmp_path):
     for stage in ("crawl", "pipeline_run", "heldout_download", "train", "zeroshot", "retrieval"):
         assert f"[demo] {stage}: done before, reused" in second.stdout
     assert "image host: starting" not in second.stdout and time.monotonic() - t0 < 120
-    assert json.loads(open(os.path.join(out, "zeroshot.json")).read().strip().splitlines()[-1]) == zs
+    assert (
+        json.loads(open(os.path.join(out, "zeroshot.json")).read().strip().splitlines()[-1]) == zs
+    )

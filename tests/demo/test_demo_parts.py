@@ -31,10 +31,12 @@ def _srcs(path: str) -> list[str]:
 
 
 def test_crawl_urls_carry_the_port_and_repeat_images_at_other_urls(tmp_path):
-    paths = world.write_crawl(str(tmp_path / "a"), pages=120, files=2, seed=1, port=4321,
-                              hostile_fraction=0.1)
-    again = world.write_crawl(str(tmp_path / "b"), pages=120, files=2, seed=1, port=4321,
-                              hostile_fraction=0.1)
+    paths = world.write_crawl(
+        str(tmp_path / "a"), pages=120, files=2, seed=1, port=4321, hostile_fraction=0.1
+    )
+    again = world.write_crawl(
+        str(tmp_path / "b"), pages=120, files=2, seed=1, port=4321, hostile_fraction=0.1
+    )
     assert [open(p, "rb").read() for p in paths] == [open(p, "rb").read() for p in again]
     srcs = [s for p in paths for s in _srcs(p)]
     absolute = [s for s in srcs if s.startswith(("http://", "https://", "//"))]
@@ -115,7 +117,9 @@ def test_host_process_serves_then_stops_and_busy_ports_are_skipped(tmp_path):
     port = pick_port(0)
     with ImageHostProcess(port, str(tmp_path / "log")) as h:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/img/x.png?shape=circle&color=red", headers={"Host": "img0.openwit-demo.test"})
+        conn.request(
+            "GET", "/img/x.png?shape=circle&color=red", headers={"Host": "img0.openwit-demo.test"}
+        )
         assert conn.getresponse().read()[:4] == b"\x89PNG"
     assert h.proc.poll() is not None  # stopped
     try:

@@ -23,15 +23,27 @@ pytestmark = pytest.mark.slow
 
 
 def _cmd(crawl_dir: str, queries: str, out: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline", "curate", "--input", f"{crawl_dir}/*.warc.gz",
-            "--queries", queries, "--output", out, "--direct_num_workers=2"]
+    return [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "curate",
+        "--input",
+        f"{crawl_dir}/*.warc.gz",
+        "--queries",
+        queries,
+        "--output",
+        out,
+        "--direct_num_workers=2",
+    ]
 
 
 def _kill_when(cmd: list[str], ready, timeout: float = 300) -> bool:
     """Start `cmd`, SIGKILL its whole process group once `ready()`; True if it was killed
     while still running (False: it finished first)."""
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + timeout
     while proc.poll() is None and not ready() and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -52,7 +64,9 @@ def test_kill_curate_twice_then_rerun_equals_an_uninterrupted_run(tmp_path):
     watcher = FinalNameWatcher(str(parent))
     watcher.start()
     try:
-        assert subprocess.run(_cmd(crawl_dir, queries, ref), stderr=subprocess.DEVNULL).returncode == 0
+        assert (
+            subprocess.run(_cmd(crawl_dir, queries, ref), stderr=subprocess.DEVNULL).returncode == 0
+        )
         cmd = _cmd(crawl_dir, queries, out)
         started = []
 

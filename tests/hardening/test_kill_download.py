@@ -36,7 +36,9 @@ def _rows(host) -> list[dict]:
         rows.append({"url": host.url(IMAGE_HOSTS[i % 4], path), "caption": f"ok {i}"})
         if i % 25 == 3:
             route = ROUTES[(i // 25) % len(ROUTES)]
-            rows.append({"url": host.url(IMAGE_HOSTS[0], f"/hostile/{route}/{i}"), "caption": route})
+            rows.append(
+                {"url": host.url(IMAGE_HOSTS[0], f"/hostile/{route}/{i}"), "caption": route}
+            )
     return rows
 
 

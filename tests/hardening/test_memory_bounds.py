@@ -29,9 +29,21 @@ RATIO, PER_CANDIDATE = 1.25, 400
 
 
 def _bench(tmp_path, stage: str, sizes: str) -> list[dict]:
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "memory.py"), stage,
-                           "--sizes", sizes, "--dir", str(tmp_path)],
-                          capture_output=True, text=True, timeout=540, cwd=ROOT)
+    done = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "bench", "memory.py"),
+            stage,
+            "--sizes",
+            sizes,
+            "--dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=540,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
@@ -40,8 +52,11 @@ def test_curate_peak_memory_is_nearly_flat_in_the_number_of_candidates(tmp_path)
     small, large, ratio = _bench(tmp_path, "curate", "25000,100000")
     assert large["candidates"] > 3.5 * small["candidates"]
     assert ratio["ratio_peak_pss"] < RATIO, (small, large)
-    per_candidate = (large["peak_pss_mib"] - small["peak_pss_mib"]) * 2**20 / (
-        large["candidates"] - small["candidates"])
+    per_candidate = (
+        (large["peak_pss_mib"] - small["peak_pss_mib"])
+        * 2**20
+        / (large["candidates"] - small["candidates"])
+    )
     assert per_candidate < PER_CANDIDATE, (per_candidate, small, large)
 
 
@@ -51,7 +66,10 @@ def test_download_peak_memory_is_flat_in_the_number_of_images(tmp_path):
     small, large, ratio = _bench(tmp_path, "download", "2000,8000")
     assert large["successes"] > 3 * small["successes"]
     assert ratio["ratio_peak_pss"] < 1.3, (small, large)
-    per_image = (large["peak_pss_mib"] - small["peak_pss_mib"]) * 2**20 / (
-        large["images"] - small["images"])
+    per_image = (
+        (large["peak_pss_mib"] - small["peak_pss_mib"])
+        * 2**20
+        / (large["images"] - small["images"])
+    )
     # measured ~4 KiB at 5k -> 20k; holding the images (10-100 KB each) would break this
     assert per_image < 16384, (per_image, small, large)

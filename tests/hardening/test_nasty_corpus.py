@@ -20,8 +20,13 @@ from synth import crawl
 from tests.hardening.checks import check_file_outcome, check_outputs
 
 PAGE = "https://www1.openwit-demo.test/dir/p.html"
-OPTS = SimpleNamespace(input_format="auto", max_images_per_page=1000, url_col="url",
-                       caption_col="caption", fail_on_bad_file=False)
+OPTS = SimpleNamespace(
+    input_format="auto",
+    max_images_per_page=1000,
+    url_col="url",
+    caption_col="caption",
+    fail_on_bad_file=False,
+)
 
 
 def cands(html, charset=None, page=PAGE):
@@ -33,16 +38,27 @@ def cands(html, charset=None, page=PAGE):
     return pairs, [(v[0], v[3]) for k, v in out if k == "reject"]
 
 
-@pytest.mark.parametrize("html,want", [
-    ('<base href="/cdn/"><img src="a.jpg" alt="x">', "https://www1.openwit-demo.test/cdn/a.jpg"),
-    ('<base href="//other.test/b/"><img src="a.jpg" alt="x">', "https://other.test/b/a.jpg"),
-    ('<base href="http://one.test/"><base href="http://two.test/"><img src="a.jpg" alt="x">',
-     "http://one.test/a.jpg"),  # the first <base> wins
-    ('<base href=""><img src="a.jpg" alt="x">', "https://www1.openwit-demo.test/dir/a.jpg"),
-    ('<base href="   "><img src="a.jpg" alt="x">', "https://www1.openwit-demo.test/dir/a.jpg"),
-    ('<base target="_blank"><img src="a.jpg" alt="x">', "https://www1.openwit-demo.test/dir/a.jpg"),
-    ('<base href="http://[broken/"><img src="a.jpg" alt="x">', None),
-])
+@pytest.mark.parametrize(
+    "html,want",
+    [
+        (
+            '<base href="/cdn/"><img src="a.jpg" alt="x">',
+            "https://www1.openwit-demo.test/cdn/a.jpg",
+        ),
+        ('<base href="//other.test/b/"><img src="a.jpg" alt="x">', "https://other.test/b/a.jpg"),
+        (
+            '<base href="http://one.test/"><base href="http://two.test/"><img src="a.jpg" alt="x">',
+            "http://one.test/a.jpg",
+        ),  # the first <base> wins
+        ('<base href=""><img src="a.jpg" alt="x">', "https://www1.openwit-demo.test/dir/a.jpg"),
+        ('<base href="   "><img src="a.jpg" alt="x">', "https://www1.openwit-demo.test/dir/a.jpg"),
+        (
+            '<base target="_blank"><img src="a.jpg" alt="x">',
+            "https://www1.openwit-demo.test/dir/a.jpg",
+        ),
+        ('<base href="http://[broken/"><img src="a.jpg" alt="x">', None),
+    ],
+)
 def test_base_tricks(html, want):
     pairs, rejects = cands(html)
     if want is None:  # an unusable base: the image is a counted reject or resolves to the page
@@ -52,37 +68,45 @@ def test_base_tricks(html, want):
 
 
 def test_base_with_a_script_scheme_makes_relative_sources_rejects():
-    pairs, rejects = cands('<base href="javascript:alert(1)"><img src="a.jpg" alt="x">'
-                           '<img src="http://abs.test/b.jpg" alt="y">')
+    pairs, rejects = cands(
+        '<base href="javascript:alert(1)"><img src="a.jpg" alt="x">'
+        '<img src="http://abs.test/b.jpg" alt="y">'
+    )
     assert pairs == [("http://abs.test/b.jpg", "y")]
     assert rejects == [("a.jpg", "unsupported_scheme")]
 
 
-@pytest.mark.parametrize("src,want", [
-    ("../up.jpg", "https://www1.openwit-demo.test/up.jpg"),
-    ("//cdn.test/p.jpg", "https://cdn.test/p.jpg"),  # protocol-relative takes the page's scheme
-    ("/root.jpg", "https://www1.openwit-demo.test/root.jpg"),
-    ("http://xn--bcher-kva.test/a%20b%2Fc.jpg", "http://xn--bcher-kva.test/a%20b%2Fc.jpg"),
-    ("http://bücher.test/ä.jpg", "http://bücher.test/ä.jpg"),  # kept as written; fetch encodes
-    ("  http://a.test/x.jpg\t", "http://a.test/x.jpg"),
-    ("http://a.test/x\n.jpg", "http://a.test/x.jpg"),  # WHATWG: tab and newline are dropped
-    ("http://a.test/x\t\r.jpg", "http://a.test/x.jpg"),
-    ("HTTP://A.TEST/X.JPG", "HTTP://A.TEST/X.JPG"),
-])
+@pytest.mark.parametrize(
+    "src,want",
+    [
+        ("../up.jpg", "https://www1.openwit-demo.test/up.jpg"),
+        ("//cdn.test/p.jpg", "https://cdn.test/p.jpg"),  # protocol-relative takes the page's scheme
+        ("/root.jpg", "https://www1.openwit-demo.test/root.jpg"),
+        ("http://xn--bcher-kva.test/a%20b%2Fc.jpg", "http://xn--bcher-kva.test/a%20b%2Fc.jpg"),
+        ("http://bücher.test/ä.jpg", "http://bücher.test/ä.jpg"),  # kept as written; fetch encodes
+        ("  http://a.test/x.jpg\t", "http://a.test/x.jpg"),
+        ("http://a.test/x\n.jpg", "http://a.test/x.jpg"),  # WHATWG: tab and newline are dropped
+        ("http://a.test/x\t\r.jpg", "http://a.test/x.jpg"),
+        ("HTTP://A.TEST/X.JPG", "HTTP://A.TEST/X.JPG"),
+    ],
+)
 def test_url_shapes_resolve_like_a_browser(src, want):
     pairs, _ = cands(f'<img src="{src}" alt="x">')
     assert pairs == [(want, "x")]
 
 
-@pytest.mark.parametrize("src,reason", [
-    ("http://[::1/x.jpg", "bad_url"),
-    ("http:///x.jpg", "bad_url"),
-    ("http:/a.test/x.jpg", "bad_url"),
-    ("data:image/png;base64,AAAA", "unsupported_scheme"),
-    ("javascript:void(0)", "unsupported_scheme"),
-    ("ftp://a.test/x.jpg", "unsupported_scheme"),
-    ("", "bad_url"),
-])
+@pytest.mark.parametrize(
+    "src,reason",
+    [
+        ("http://[::1/x.jpg", "bad_url"),
+        ("http:///x.jpg", "bad_url"),
+        ("http:/a.test/x.jpg", "bad_url"),
+        ("data:image/png;base64,AAAA", "unsupported_scheme"),
+        ("javascript:void(0)", "unsupported_scheme"),
+        ("ftp://a.test/x.jpg", "unsupported_scheme"),
+        ("", "bad_url"),
+    ],
+)
 def test_unusable_urls_are_counted_rejects(src, reason):
     pairs, rejects = cands(f'<img src="{src}" alt="x">')
     assert pairs == [] and [r for _, r in rejects] == [reason]
@@ -91,11 +115,15 @@ def test_unusable_urls_are_counted_rejects(src, reason):
 def test_enormous_attributes_are_cut_in_rejects_and_kept_whole_nowhere_else():
     huge_alt = "red circle " * 300_000
     data_uri = "data:image/png;base64," + "A" * 3_000_000
-    pairs, rejects = cands(f'<img src="{data_uri}" alt="a"><img src="/ok.jpg" alt="{huge_alt}">'
-                           f'<img src="/z.jpg" {"x=1 " * 100_000} alt="many attributes">')
+    pairs, rejects = cands(
+        f'<img src="{data_uri}" alt="a"><img src="/ok.jpg" alt="{huge_alt}">'
+        f'<img src="/z.jpg" {"x=1 " * 100_000} alt="many attributes">'
+    )
     assert rejects == [(data_uri[:2000], "unsupported_scheme")]
-    assert [u for u, _ in pairs] == ["https://www1.openwit-demo.test/ok.jpg",
-                                    "https://www1.openwit-demo.test/z.jpg"]
+    assert [u for u, _ in pairs] == [
+        "https://www1.openwit-demo.test/ok.jpg",
+        "https://www1.openwit-demo.test/z.jpg",
+    ]
     assert pairs[1][1] == "many attributes"  # the filter stage rejects the 3 MB alt by length
 
 
@@ -105,40 +133,61 @@ def test_deeply_nested_and_unclosed_html():
     assert ("https://www1.openwit-demo.test/dir/deep.jpg", "deep red circle") in pairs
 
 
-@pytest.mark.parametrize("body,charset,alt", [
-    ("<meta charset=koi8-r><img src=a.jpg alt='Красный круг'>".encode("koi8-r"), None,
-     "Красный круг"),
-    ('<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">'
-     "<img src=a.jpg alt='Синий квадрат'>".encode("cp1251"), None, "Синий квадрат"),
-    ("<img src=a.jpg alt='Café crème brûlée'>".encode("cp1252"), None, "Café crème brûlée"),
-    ("<img src=a.jpg alt='Café'>".encode(), "iso-8859-1", "CafÃ©"),  # the header wins
-    ("\ufeff<img src=a.jpg alt='utf-16 page'>".encode("utf-16-le"), None, "utf-16 page"),
-    ("\ufeff<img src=a.jpg alt='utf-16 page'>".encode("utf-16-be"), "windows-1252", "utf-16 page"),
-    ("\ufeff<img src=a.jpg alt='bom wins'>".encode("utf-8"), "koi8-r", "bom wins"),
-    (b"<img src=a.jpg alt='nul\x00byte'>", None, "nul\ufffdbyte"),
-])
+@pytest.mark.parametrize(
+    "body,charset,alt",
+    [
+        (
+            "<meta charset=koi8-r><img src=a.jpg alt='Красный круг'>".encode("koi8-r"),
+            None,
+            "Красный круг",
+        ),
+        (
+            '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">'
+            "<img src=a.jpg alt='Синий квадрат'>".encode("cp1251"),
+            None,
+            "Синий квадрат",
+        ),
+        ("<img src=a.jpg alt='Café crème brûlée'>".encode("cp1252"), None, "Café crème brûlée"),
+        ("<img src=a.jpg alt='Café'>".encode(), "iso-8859-1", "CafÃ©"),  # the header wins
+        ("\ufeff<img src=a.jpg alt='utf-16 page'>".encode("utf-16-le"), None, "utf-16 page"),
+        (
+            "\ufeff<img src=a.jpg alt='utf-16 page'>".encode("utf-16-be"),
+            "windows-1252",
+            "utf-16 page",
+        ),
+        ("\ufeff<img src=a.jpg alt='bom wins'>".encode("utf-8"), "koi8-r", "bom wins"),
+        (b"<img src=a.jpg alt='nul\x00byte'>", None, "nul\ufffdbyte"),
+    ],
+)
 def test_declared_undeclared_and_bom_encodings(body, charset, alt):
     pairs, _ = cands(body, charset)
     assert [a for _, a in pairs] == [alt]
 
 
 def test_mixed_encoding_page_decodes_one_way_and_never_fails():
-    body = "<img src=a.jpg alt='naïve é'>".encode() + "<img src=b.jpg alt='naïve é'>".encode("cp1252")
+    body = "<img src=a.jpg alt='naïve é'>".encode() + "<img src=b.jpg alt='naïve é'>".encode(
+        "cp1252"
+    )
     pairs, rejects = cands(body)
     assert len(pairs) == 2 and not rejects
     assert all(isinstance(a, str) for _, a in pairs)
 
 
 def _page(i: int, alt: str = "red circle") -> bytes:
-    return crawl.response_record(f"http://www1.openwit-demo.test/p/{i}.html",
-                                 f'<html><img src="/i/{i}.jpg" alt="{alt} {i}"></html>'.encode(),
-                                 "text/html", f"p{i}")
+    return crawl.response_record(
+        f"http://www1.openwit-demo.test/p/{i}.html",
+        f'<html><img src="/i/{i}.jpg" alt="{alt} {i}"></html>'.encode(),
+        "text/html",
+        f"p{i}",
+    )
 
 
 def _raw_record(url: str, body: bytes, declared: int | str) -> bytes:
     http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + body
-    head = (f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {url}\r\n"
-            f"Content-Type: application/http; msgtype=response\r\nContent-Length: {declared}\r\n\r\n")
+    head = (
+        f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {url}\r\n"
+        f"Content-Type: application/http; msgtype=response\r\nContent-Length: {declared}\r\n\r\n"
+    )
     return gzip.compress(head.encode() + http + b"\r\n\r\n", mtime=0)
 
 
@@ -155,18 +204,23 @@ def _read(tmp_path, data: bytes, name="x.warc.gz"):
 @pytest.mark.parametrize("delta", [-20, +500, "abc", "-5"])
 def test_wrong_content_length_keeps_what_came_before_and_names_the_file(tmp_path, delta):
     body = b'<html><img src="/i/50.jpg" alt="red circle 50"></html>'
-    declared = len(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + body) + delta \
-        if isinstance(delta, int) else delta
-    urls, reasons = _read(tmp_path, _page(1) + _raw_record("http://x.test/50", body, declared)
-                          + _page(2))
+    declared = (
+        len(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + body) + delta
+        if isinstance(delta, int)
+        else delta
+    )
+    urls, reasons = _read(
+        tmp_path, _page(1) + _raw_record("http://x.test/50", body, declared) + _page(2)
+    )
     assert "http://www1.openwit-demo.test/i/1.jpg" in urls  # what came before stays
     assert "truncated_file" in reasons  # the rest is not lost silently: the file is named
 
 
 def test_content_length_past_the_end_of_the_file_names_the_file_and_credits_no_page(tmp_path):
     body = b'<html><img src="/i/50.jpg" alt="red circle 50"></html>'
-    urls, reasons = _read(tmp_path, _page(1) + _raw_record("http://x.test/50", body, 10**12)
-                          + _page(2))
+    urls, reasons = _read(
+        tmp_path, _page(1) + _raw_record("http://x.test/50", body, 10**12) + _page(2)
+    )
     # FastWARC reads such a record on across the next gzip members, swallowing page 2: the
     # record is not turned into candidates (page 2's image would be credited to x.test/50),
     # and the file is named as truncated instead of counting as read to its end
@@ -208,16 +262,24 @@ print(__import__("json").dumps({"out": out, "grown_mib": grown / 1024,
 
 def test_gzip_bomb_in_a_warc_is_one_counted_reject_in_bounded_memory(tmp_path):
     size = 400_000_000  # 400 MB of HTML from a few hundred KB of file
-    done = subprocess.run([sys.executable, "-c", BOMB, str(tmp_path / "bomb.warc.gz"), str(size)],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+    done = subprocess.run(
+        [sys.executable, "-c", BOMB, str(tmp_path / "bomb.warc.gz"), str(size)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     res = json.loads(done.stdout.splitlines()[-1])
     assert res["file_bytes"] < 2_000_000
     urls = [u for k, u, _ in res["out"] if k == "pair"]
-    assert urls == ["http://www1.openwit-demo.test/i/1.jpg", "http://www1.openwit-demo.test/i/2.jpg"]
-    assert [(u, r) for k, u, r in res["out"] if k == "reject"] == [("http://bomb.test/",
-                                                                    "page_too_large")]
+    assert urls == [
+        "http://www1.openwit-demo.test/i/1.jpg",
+        "http://www1.openwit-demo.test/i/2.jpg",
+    ]
+    assert [(u, r) for k, u, r in res["out"] if k == "reject"] == [
+        ("http://bomb.test/", "page_too_large")
+    ]
     assert res["out"][-1][0] == "file"  # read to its end
     assert res["grown_mib"] < 100, res["grown_mib"]
 
@@ -227,17 +289,26 @@ def _fetch(host_port: int, url: str):
     from pipeline.download.options import DownloadConfig
     from pipeline.download.worker import _fetch_one
 
-    cfg = DownloadConfig(output="unused", allow_networks=("127.0.0.1/32",), timeout=1.0,
-                         resolve=("*.openwit-demo.test:127.0.0.1",), retries=0, backoff=0.05)
+    cfg = DownloadConfig(
+        output="unused",
+        allow_networks=("127.0.0.1/32",),
+        timeout=1.0,
+        resolve=("*.openwit-demo.test:127.0.0.1",),
+        retries=0,
+        backoff=0.05,
+    )
     return _fetch_one(Fetcher(cfg), cfg, {"url": url})
 
 
-@pytest.mark.parametrize("path,sent", [
-    ("/img/ä b.jpg", "/img/%C3%A4%20b.jpg"),  # encoded as a browser would
-    ("/img/%C3%A4%20b.jpg", "/img/%C3%A4%20b.jpg"),  # existing escapes kept, not doubled
-    ("/img/x.jpg?q=ä&b=c d", "/img/x.jpg?q=%C3%A4&b=c%20d"),
-    ("/img/a\nb.jpg", "/img/ab.jpg"),
-])
+@pytest.mark.parametrize(
+    "path,sent",
+    [
+        ("/img/ä b.jpg", "/img/%C3%A4%20b.jpg"),  # encoded as a browser would
+        ("/img/%C3%A4%20b.jpg", "/img/%C3%A4%20b.jpg"),  # existing escapes kept, not doubled
+        ("/img/x.jpg?q=ä&b=c d", "/img/x.jpg?q=%C3%A4&b=c%20d"),
+        ("/img/a\nb.jpg", "/img/ab.jpg"),
+    ],
+)
 def test_download_fetches_urls_with_spaces_non_ascii_and_escapes(host, path, sent):
     processed, _, _, error = _fetch(host.port, f"http://img0.openwit-demo.test:{host.port}{path}")
     assert error is None and processed is not None
@@ -250,40 +321,64 @@ def test_download_sends_idn_hosts_as_punycode(host):
     assert host.requests[-1][0].startswith("xn--bcher-kva.openwit-demo.test")
 
 
-@pytest.mark.parametrize("url", [
-    "http://[::1/x.jpg",
-    "http://" + "a" * 70 + ".example.com/x.jpg",  # a label over 63 characters
-    "http://" + "a" * 100_000 + ".test/x.jpg",
-    "http://img0.openwit-demo.test:99999/x.jpg",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1/x.jpg",
+        "http://" + "a" * 70 + ".example.com/x.jpg",  # a label over 63 characters
+        "http://" + "a" * 100_000 + ".test/x.jpg",
+        "http://img0.openwit-demo.test:99999/x.jpg",
+    ],
+)
 def test_download_rejects_impossible_urls_as_bad_url(host, url):
     processed, _, _, error = _fetch(host.port, url)
     assert processed is None and error.split(":")[0] == "bad_url", error
 
 
 def _wat_envelope(i: int) -> bytes:
-    return json.dumps({"Envelope": {
-        "WARC-Header-Metadata": {"WARC-Type": "response", "WARC-Target-URI": f"http://p.test/{i}"},
-        "Payload-Metadata": {"HTTP-Response-Metadata": {"HTML-Metadata": {"Links": [
-            {"path": "IMG@/src", "url": f"/i/{i}.jpg", "alt": "red circle"}]}}}}}).encode()
+    return json.dumps(
+        {
+            "Envelope": {
+                "WARC-Header-Metadata": {
+                    "WARC-Type": "response",
+                    "WARC-Target-URI": f"http://p.test/{i}",
+                },
+                "Payload-Metadata": {
+                    "HTTP-Response-Metadata": {
+                        "HTML-Metadata": {
+                            "Links": [
+                                {"path": "IMG@/src", "url": f"/i/{i}.jpg", "alt": "red circle"}
+                            ]
+                        }
+                    }
+                },
+            }
+        }
+    ).encode()
 
 
 def test_wat_record_running_past_the_end_and_oversized_wat_record(tmp_path):
-    head = ("WARC/1.0\r\nWARC-Type: metadata\r\nWARC-Target-URI: http://x.test/\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {10**12}\r\n\r\n").encode()
+    head = (
+        "WARC/1.0\r\nWARC-Type: metadata\r\nWARC-Target-URI: http://x.test/\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {10**12}\r\n\r\n"
+    ).encode()
     overrun = gzip.compress(head + _wat_envelope(5) + b"\r\n\r\n", mtime=0)
     meta = [crawl.metadata_record("http://p.test/", _wat_envelope(i), f"m{i}") for i in (1, 2)]
     urls, reasons = _read(tmp_path, meta[0] + overrun + meta[1], "a.warc.wat.gz")
     assert urls == ["http://p.test/i/1.jpg"] and reasons == ["truncated_file"]
-    huge = crawl.metadata_record("http://p.test/", b'{"Envelope": "' + b" " * (9 << 20) + b'"}', "h")
+    huge = crawl.metadata_record(
+        "http://p.test/", b'{"Envelope": "' + b" " * (9 << 20) + b'"}', "h"
+    )
     urls, reasons = _read(tmp_path, meta[0] + huge + meta[1], "b.warc.wat.gz")
     assert urls == ["http://p.test/i/1.jpg", "http://p.test/i/2.jpg"]
     assert reasons == ["page_too_large"]
 
 
 def test_gzip_bomb_table_is_an_unreadable_file_not_an_exhausted_worker(tmp_path):
-    rows = b"".join(json.dumps({"url": f"http://a.test/{i}.jpg", "caption": f"red circle {i}"}
-                               ).encode() + b"\n" for i in range(3000))
+    rows = b"".join(
+        json.dumps({"url": f"http://a.test/{i}.jpg", "caption": f"red circle {i}"}).encode() + b"\n"
+        for i in range(3000)
+    )
     urls, reasons = _read(tmp_path, gzip.compress(rows) + gzip.compress(rows), "ok.jsonl.gz")
     assert len(urls) == 6000 and reasons == []  # multi-member tables still read whole
     z = __import__("zlib").compressobj(9, 8, 31)

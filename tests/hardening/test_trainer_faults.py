@@ -36,8 +36,9 @@ for step in range(1, 10_000):
 def _kill_mid_write(folder) -> bool:
     """Run the writer, SIGKILL it while a temporary file exists and a save has completed;
     True if the kill left a partial write behind."""
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(folder)],
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(folder)], env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -67,7 +68,8 @@ def test_sigkill_while_a_checkpoint_is_written_never_resumes_from_it(tmp_path):
         state = load_checkpoint(path)
         step = int(path.stem.split("_")[1])
         assert state["step"] == step and torch.equal(
-            state["weights"], torch.arange(12_000_000, dtype=torch.float32) + step)
+            state["weights"], torch.arange(12_000_000, dtype=torch.float32) + step
+        )
     [partial] = [n for n in names if is_tmp_name(n)]
     assert partial.startswith(f"step_{int(finals[-1].stem.split('_')[1]) + 1:08d}.pt"), names
     assert resolve_resume("latest", tmp_path / "run") == finals[-1]
@@ -99,9 +101,30 @@ def test_training_over_corrupt_shards_skips_counts_and_continues(tmp_path):
     (shards / "sizes.json").unlink()  # sizes counted from the tars, bad ones included
     run = tmp_path / "run"
     torch.set_num_threads(1)
-    rc = main(["train", "--train-data", f"{shards}/{{00000..00002}}.tar", "--model", "tiny",
-               "--output", str(run), "--batch-size", "16", "--workers", "1", "--epochs", "3",
-               "--vocab-size", "300", "--warmup", "2", "--log-every", "1", "--no-progress"])
+    rc = main(
+        [
+            "train",
+            "--train-data",
+            f"{shards}/{{00000..00002}}.tar",
+            "--model",
+            "tiny",
+            "--output",
+            str(run),
+            "--batch-size",
+            "16",
+            "--workers",
+            "1",
+            "--epochs",
+            "3",
+            "--vocab-size",
+            "300",
+            "--warmup",
+            "2",
+            "--log-every",
+            "1",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == list(range(1, len(lines) + 1)) and len(lines) >= 12

@@ -25,7 +25,9 @@ def output(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("v") / "out")
     os.makedirs(os.path.join(out, "shards"))
     with ImageHost() as host:
-        cfg = DownloadConfig(output=out, shard_size=4, image_size=32, allow_networks=("127.0.0.1/32",))
+        cfg = DownloadConfig(
+            output=out, shard_size=4, image_size=32, allow_networks=("127.0.0.1/32",)
+        )
         f = Fetcher(cfg)
         for sid in (0, 1):
             rows = [(i, {"url": host.url("127.0.0.1", f"/img/v{sid}{i}.jpg"), "caption": f"c{i}"})

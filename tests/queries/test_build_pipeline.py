@@ -17,10 +17,13 @@ from tests.queries.fixtures import wiki, wordnet
 # Words per run: "Hong Kong is a city" | "Hong Kong is big" | "History" |
 # "The city is in Hong Kong"                                    -> 16 tokens
 FILE1 = [
-    ("Hong Kong", 0,
-     "{{Infobox city|name=Hong Kong Hong Kong}}\n'''Hong Kong''' is a city.<ref>Hong Kong "
-     "Times</ref> Hong Kong is big.\n== History ==\n[[Kowloon|The city]] is in "
-     "[[Hong Kong]].\n[[Category:Hong Kong]]\n[[File:HK.jpg|thumb|Hong Kong]]"),
+    (
+        "Hong Kong",
+        0,
+        "{{Infobox city|name=Hong Kong Hong Kong}}\n'''Hong Kong''' is a city.<ref>Hong Kong "
+        "Times</ref> Hong Kong is big.\n== History ==\n[[Kowloon|The city]] is in "
+        "[[Hong Kong]].\n[[Category:Hong Kong]]\n[[File:HK.jpg|thumb|Hong Kong]]",
+    ),
     ("HK", 0, "#REDIRECT [[Hong Kong]] Hong Kong", "Hong Kong"),
     ("Talk:Hong Kong", 1, "Hong Kong Hong Kong Hong Kong"),
     ("User:Someone", 2, "Hong Kong city city"),
@@ -35,17 +38,30 @@ PMI = {"Hong Kong": math.log2(3 * N / (3 * 3)), "is a": math.log2(2 * N / (4 * 2
 # "Kong is": log2(2 * 27 / (3 * 4)) = 2.17 < 2.5, so it is left out.
 FLAGS = ["--unigram-min-count", "3", "--bigram-min-count", "2", "--bigram-min-pmi", "2.5"]
 PAGEVIEWS = [
-    ["en Hong_Kong 100 0", "en Kowloon 50 0", "en.m Mong_Kok 500 0", "en dog 500 0",
-     "en Talk:Hong_Kong 900 0", "en Tsim_Sha_Tsui 69 0", "en Foo notanumber 0"],
+    [
+        "en Hong_Kong 100 0",
+        "en Kowloon 50 0",
+        "en.m Mong_Kok 500 0",
+        "en dog 500 0",
+        "en Talk:Hong_Kong 900 0",
+        "en Tsim_Sha_Tsui 69 0",
+        "en Foo notanumber 0",
+    ],
     ["en Kowloon 30 0", "en Sha%20Tin 70 0"],
 ]
 EXPECTED = [
-    ("is", "unigram", 4.0), ("Hong", "unigram", 3.0), ("Kong", "unigram", 3.0),
+    ("is", "unigram", 4.0),
+    ("Hong", "unigram", 3.0),
+    ("Kong", "unigram", 3.0),
     ("dog", "unigram", 3.0),
-    ("Hong Kong", "bigram", PMI["Hong Kong"]), ("is a", "bigram", PMI["is a"]),
-    ("Kowloon", "title", 80.0), ("Sha Tin", "title", 70.0),
-] + [(q, "wordnet", 0.0) for q in
-     ["Paris", "able", "asleep", "barely", "eat", "entity", "galore", "hot dog"]]
+    ("Hong Kong", "bigram", PMI["Hong Kong"]),
+    ("is a", "bigram", PMI["is a"]),
+    ("Kowloon", "title", 80.0),
+    ("Sha Tin", "title", 70.0),
+] + [
+    (q, "wordnet", 0.0)
+    for q in ["Paris", "able", "asleep", "barely", "eat", "entity", "galore", "hot dog"]
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +69,19 @@ def inputs(tmp_path_factory):
     d = tmp_path_factory.mktemp("inputs")
     wiki.write_dump(str(d / "enwiki-pages-articles1.xml.bz2"), FILE1)
     wiki.write_dump(str(d / "enwiki-pages-articles2.xml"), FILE2)
-    views = [wiki.write_pageviews(str(d / f"pageviews-2024010{i}-000000.gz"), lines)
-             for i, lines in enumerate(PAGEVIEWS)]
+    views = [
+        wiki.write_pageviews(str(d / f"pageviews-2024010{i}-000000.gz"), lines)
+        for i, lines in enumerate(PAGEVIEWS)
+    ]
     return {
-        "args": ["--wikipedia-dump", str(d / "enwiki-pages-articles*.xml*"),
-                 "--pageviews", *views, "--wordnet", wordnet.write_wordnet(str(d / "wn"))],
+        "args": [
+            "--wikipedia-dump",
+            str(d / "enwiki-pages-articles*.xml*"),
+            "--pageviews",
+            *views,
+            "--wordnet",
+            wordnet.write_wordnet(str(d / "wn")),
+        ],
         "dir": d,
     }
 
@@ -70,8 +94,20 @@ def _rows(path):
 
 def test_build_counts_thresholds_pmi_precedence_and_determinism(inputs, tmp_path, capsys):
     out1, out2 = tmp_path / "a.parquet", tmp_path / "b.parquet"
-    assert main(["build", *inputs["args"], *FLAGS, "--out", str(out1),
-                 "--direct_running_mode=multi_processing", "--direct_num_workers=2"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                *inputs["args"],
+                *FLAGS,
+                "--out",
+                str(out1),
+                "--direct_running_mode=multi_processing",
+                "--direct_num_workers=2",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "unigram" in printed and "251,465" in printed and "tokens 27" in printed
     rows = _rows(out1)
@@ -79,8 +115,20 @@ def test_build_counts_thresholds_pmi_precedence_and_determinism(inputs, tmp_path
     for (_, _, got), (_, _, want) in zip(rows, EXPECTED):
         assert got == pytest.approx(want, abs=1e-12)
     # Same inputs, other runner mode and worker count: the same bytes.
-    assert main(["build", *inputs["args"], *FLAGS, "--out", str(out2),
-                 "--direct_running_mode=in_memory", "--direct_num_workers=1"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                *inputs["args"],
+                *FLAGS,
+                "--out",
+                str(out2),
+                "--direct_running_mode=in_memory",
+                "--direct_num_workers=1",
+            ]
+        )
+        == 0
+    )
     assert out1.read_bytes() == out2.read_bytes()
     # stats reads it back
     assert main(["stats", str(out1)]) == 0
@@ -95,9 +143,29 @@ def test_synthetic_slice_has_every_source_and_no_markup_words(tmp_path, capsys):
     views = wiki.write_pageviews(str(tmp_path / "pv.bz2"), wiki.slice_pageviews(pages))
     wn = wordnet.write_wordnet(str(tmp_path / "wn"))
     out = tmp_path / "q.parquet"
-    assert main(["build", "--wikipedia-dump", dump, "--pageviews", views, "--wordnet", wn,
-                 "--unigram-min-count", "20", "--bigram-min-pmi", "8", "--bigram-min-count",
-                 "3", "--out", str(out), "--direct_running_mode=in_memory"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--wikipedia-dump",
+                dump,
+                "--pageviews",
+                views,
+                "--wordnet",
+                wn,
+                "--unigram-min-count",
+                "20",
+                "--bigram-min-pmi",
+                "8",
+                "--bigram-min-count",
+                "3",
+                "--out",
+                str(out),
+                "--direct_running_mode=in_memory",
+            ]
+        )
+        == 0
+    )
     rows = _rows(out)
     sources = {s for _, s, _ in rows}
     assert sources == {"unigram", "bigram", "title", "wordnet"}
@@ -124,16 +192,30 @@ def test_bad_inputs_exit_2_naming_the_file(inputs, tmp_path, capsys):
     notxml.write_text("this is not xml")
     out = str(tmp_path / "q.parquet")
     beam = ["--direct_running_mode=in_memory"]
-    _fails(["build", "--wikipedia-dump", str(cut), "--out", out, *beam], capsys,
-           str(cut), "truncated")
-    _fails(["build", "--wikipedia-dump", str(notxml), "--out", out, *beam], capsys,
-           str(notxml), "not a well-formed")
-    _fails(["build", "--wordnet", str(tmp_path / "no-wn"), "--out", out], capsys,
-           "no-wn: WordNet folder not found")
-    _fails(["build", "--pageviews", str(tmp_path / "pv-missing.gz"), "--out", out], capsys,
-           "pv-missing.gz: pageviews file not found")
-    _fails(["build", "--wikipedia-dump", str(tmp_path / "none*.bz2"), "--out", out], capsys,
-           "none*.bz2: Wikipedia dump file not found")
+    _fails(
+        ["build", "--wikipedia-dump", str(cut), "--out", out, *beam], capsys, str(cut), "truncated"
+    )
+    _fails(
+        ["build", "--wikipedia-dump", str(notxml), "--out", out, *beam],
+        capsys,
+        str(notxml),
+        "not a well-formed",
+    )
+    _fails(
+        ["build", "--wordnet", str(tmp_path / "no-wn"), "--out", out],
+        capsys,
+        "no-wn: WordNet folder not found",
+    )
+    _fails(
+        ["build", "--pageviews", str(tmp_path / "pv-missing.gz"), "--out", out],
+        capsys,
+        "pv-missing.gz: pageviews file not found",
+    )
+    _fails(
+        ["build", "--wikipedia-dump", str(tmp_path / "none*.bz2"), "--out", out],
+        capsys,
+        "none*.bz2: Wikipedia dump file not found",
+    )
     _fails(["build", "--out", out], capsys, "no source given")
     _fails(["stats", str(tmp_path / "absent.parquet")], capsys, "absent.parquet: file not found")
     _fails(["stats", str(notxml)], capsys, "not a readable parquet file")
@@ -152,6 +234,8 @@ def test_embedded_build_and_max_size(tmp_path, capsys):
     assert per_source["unigram"] > 300_000
     # fixture WordNet entries that wordfreq lacks (one-word, lower-case entries only)
     assert [q for q, s, _ in rows if s == "wordnet"] == ["Hong Kong", "Paris", "hot dog"]
-    assert main(["build", "--embedded", "--wordnet", wn, "--max-size", "1000",
-                 "--out", str(small)]) == 0
+    assert (
+        main(["build", "--embedded", "--wordnet", wn, "--max-size", "1000", "--out", str(small)])
+        == 0
+    )
     assert _rows(small) == rows[:1000]

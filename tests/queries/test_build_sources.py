@@ -34,7 +34,8 @@ def test_dump_yields_articles_only(tmp_path, name):
     stats = DumpStats()
     articles = list(iter_articles(path, stats))
     assert [(a.title, a.text) for a in articles] == [
-        ("Dog", "A '''dog''' is a [[pet]]."), ("Cat", "Cats &amp; dogs")
+        ("Dog", "A '''dog''' is a [[pet]]."),
+        ("Cat", "Cats &amp; dogs"),
     ]
     assert (stats.articles, stats.redirects, stats.other_namespaces) == (2, 2, 3)
 
@@ -57,9 +58,11 @@ def test_truncated_bz2_names_the_file(tmp_path):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"just some text, not xml", "not a well-formed"),
-     (b"<html><body>hi</body></html>", r"not a MediaWiki export \(root element <html>\)"),
-     (b"<mediawiki><page><title>X", "not a well-formed")],
+    [
+        (b"just some text, not xml", "not a well-formed"),
+        (b"<html><body>hi</body></html>", r"not a MediaWiki export \(root element <html>\)"),
+        (b"<mediawiki><page><title>X", "not a well-formed"),
+    ],
 )
 def test_bad_xml_names_the_file(tmp_path, content, message):
     path = tmp_path / "bad.xml"
@@ -128,9 +131,12 @@ def test_precedence_order_and_trim():
     }
     rows = assemble(candidates)
     assert [(r.query, r.source, r.score) for r in rows] == [
-        ("the", "unigram", 99.0), ("cat", "unigram", 10.0), ("dog", "unigram", 10.0),
+        ("the", "unigram", 99.0),
+        ("cat", "unigram", 10.0),
+        ("dog", "unigram", 10.0),
         ("hot dog", "bigram", 5.0),
-        ("Kowloon", "title", 80.0), ("Paris", "title", 80.0),
+        ("Kowloon", "title", 80.0),
+        ("Paris", "title", 80.0),
         ("zebra", "wordnet", 0.0),
     ]
     assert breakdown(rows) == {"unigram": 3, "bigram": 1, "title": 2, "wordnet": 1}

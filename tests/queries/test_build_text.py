@@ -15,7 +15,9 @@ def test_links_show_their_label_or_target():
 
 
 def test_files_categories_and_interlanguage_links_disappear():
-    text = "x [[File:A.jpg|thumb|zz in [[zz]] caption]] [[Image:B.png]] [[Category:Zz]] [[de:Hund]] y"
+    text = (
+        "x [[File:A.jpg|thumb|zz in [[zz]] caption]] [[Image:B.png]] [[Category:Zz]] [[de:Hund]] y"
+    )
     assert words(strip_markup(text)) == ["x", "y"]
 
 
@@ -28,7 +30,10 @@ def test_refs_comments_math_and_tables_go():
 
 
 def test_headings_quotes_tags_entities_and_urls():
-    text = "== The '''Bold''' ==\n''it'' <small>tiny</small> &amp; &nbsp;x https://e.org/zz [https://e.org/zz label] [http://e.org]"
+    text = (
+        "== The '''Bold''' ==\n''it'' <small>tiny</small> &amp; &nbsp;x "
+        "https://e.org/zz [https://e.org/zz label] [http://e.org]"
+    )
     out = strip_markup(text)
     assert out.splitlines()[0] == "The Bold"
     assert words(out) == ["The", "Bold", "it", "tiny", "x", "label"]
@@ -40,11 +45,25 @@ def test_spaces_collapse_so_removed_markup_keeps_bigrams():
 
 def test_word_rules():
     text = "Don't stop O\u2019Brien's well-known 1990s mp3 U.S. 1990 3.14 café"
-    assert words(text) == ["Don't", "stop", "O'Brien's", "well-known", "1990s", "mp3", "U", "S", "café"]
+    assert words(text) == [
+        "Don't",
+        "stop",
+        "O'Brien's",
+        "well-known",
+        "1990s",
+        "mp3",
+        "U",
+        "S",
+        "café",
+    ]
 
 
 def test_runs_break_at_punctuation_numbers_and_newlines():
     text = "New York, in 1990 New Jersey\nNew Haven  two spaces"
     assert list(word_runs(text)) == [
-        ["New", "York"], ["in"], ["New", "Jersey"], ["New", "Haven"], ["two", "spaces"]
+        ["New", "York"],
+        ["in"],
+        ["New", "Jersey"],
+        ["New", "Haven"],
+        ["two", "spaces"],
     ]

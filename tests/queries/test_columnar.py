@@ -14,9 +14,31 @@ from tests.queries.test_matcher import reference_match
 
 # long tokens (past the 8 code points kept inline in a table row), astral and surrogate code
 # points, NUL, and tokens that differ only after their 8th character
-WORDS = ["dog", "cat", "hot", "a", "", "é", "犬", "😀", "\ud83d", "\x00", "photograph",
-         "photographs", "photographer", "internationalization", "Schwarzwälder", "x.y", "U.S",
-         "new", "york", "abcdefghijkl", "abcdefghijlk", "ba", "ab"]
+WORDS = [
+    "dog",
+    "cat",
+    "hot",
+    "a",
+    "",
+    "é",
+    "犬",
+    "😀",
+    "\ud83d",
+    "\x00",
+    "photograph",
+    "photographs",
+    "photographer",
+    "internationalization",
+    "Schwarzwälder",
+    "x.y",
+    "U.S",
+    "new",
+    "york",
+    "abcdefghijkl",
+    "abcdefghijlk",
+    "ba",
+    "ab",
+]
 SEPARATORS = [" ", "  ", ",", ".", ";", ":", "?", "!", "`", "\t", "\n", "\r", "'", "(", ", "]
 
 
@@ -25,8 +47,9 @@ def _text(rng):
 
 
 def _entries(rng, n):
-    entries = {" ".join(rng.choice(WORDS) for _ in range(rng.choice([1, 1, 2, 2, 3, 5])))
-               for _ in range(n)}
+    entries = {
+        " ".join(rng.choice(WORDS) for _ in range(rng.choice([1, 1, 2, 2, 3, 5]))) for _ in range(n)
+    }
     entries.update([".", "photograph , cat", " dog", "dog ", "a  b", "x\ty", "😀 犬"])
     return sorted(entries)
 
@@ -48,8 +71,14 @@ def test_colliding_keys_are_verified_not_trusted():
     index = ColumnarIndex(["ab", "abcdefghijkl", "ab abcdefghijkl"], bases=(1,))
     assert index.usable
     texts = ["ba", "ab", "abcdefghijlk", "abcdefghijkl", "ba abcdefghijlk", "ab abcdefghijkl"]
-    assert index.match_batch(texts) == [[], ["ab"], [], ["abcdefghijkl"], [],
-                                        ["ab", "ab abcdefghijkl", "abcdefghijkl"]]
+    assert index.match_batch(texts) == [
+        [],
+        ["ab"],
+        [],
+        ["abcdefghijkl"],
+        [],
+        ["ab", "ab abcdefghijkl", "abcdefghijkl"],
+    ]
 
 
 def test_list_whose_tokens_share_a_key_falls_back_to_the_per_text_path(monkeypatch):
@@ -121,18 +150,18 @@ def test_threads_sharing_one_matcher():
 @pytest.mark.parametrize("texts", [[""], ["a"], [","], ["", ""], ["a b"], [" "], ["\t"]])
 def test_tiny_batches(texts):
     entries = ["a", "a b", ",", ""]
-    assert ColumnarIndex(entries).match_batch(texts) == [reference_match(entries, t)
-                                                         for t in texts]
-    assert QueryMatcher(entries).match_batch(texts) == [reference_match(entries, t)
-                                                        for t in texts]
+    assert ColumnarIndex(entries).match_batch(texts) == [reference_match(entries, t) for t in texts]
+    assert QueryMatcher(entries).match_batch(texts) == [reference_match(entries, t) for t in texts]
 
 
 _CHARS = st.sampled_from(list("ab ,.;\t\n\r`é犬😀\x00\ud800") + ["ab", "a b", " a"])
 
 
 @settings(max_examples=150, deadline=None)
-@given(entries=st.lists(st.lists(_CHARS, max_size=4).map("".join), max_size=12),
-       texts=st.lists(st.lists(_CHARS, max_size=12).map("".join), min_size=1, max_size=20))
+@given(
+    entries=st.lists(st.lists(_CHARS, max_size=4).map("".join), max_size=12),
+    texts=st.lists(st.lists(_CHARS, max_size=12).map("".join), min_size=1, max_size=20),
+)
 def test_property_batch_equals_the_rule(entries, texts):
     expected = [reference_match(entries, t) for t in texts]
     assert QueryMatcher(entries).match_batch(texts) == expected

@@ -30,9 +30,9 @@ def test_json_metaclip_format(tmp_path):
     "name,content,message",
     [
         ("q.csv", b"dog\n", "unknown query list format"),
-        ("q.json", b"{\"a\": 1}", "JSON list of strings"),
+        ("q.json", b'{"a": 1}', "JSON list of strings"),
         ("q.json", b"[1, 2]", "JSON list of strings"),
-        ("q.json", b"[\"dog\"", "not valid JSON"),
+        ("q.json", b'["dog"', "not valid JSON"),
         ("q.txt", b"\xff\xfe\x00d", "not UTF-8"),
         ("q.parquet", b"not parquet at all", "not a readable parquet"),
     ],

@@ -66,7 +66,9 @@ def test_degenerate_entries_follow_the_rule():
     m = QueryMatcher(entries)
     for text in DEGENERATE_TEXTS:
         assert m.match(text) == reference_match(entries, text), repr(text)
-    assert m.match_batch(DEGENERATE_TEXTS) == [reference_match(entries, t) for t in DEGENERATE_TEXTS]
+    assert m.match_batch(DEGENERATE_TEXTS) == [
+        reference_match(entries, t) for t in DEGENERATE_TEXTS
+    ]
 
 
 ALPHABET = ["dog", "cat", "hot", "Dog", "the", "a", "é", "犬", "x.y", "", "new", "york"]

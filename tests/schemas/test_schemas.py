@@ -43,7 +43,13 @@ def test_parquet_round_trip(tmp_path, record):
 
 def test_design_columns_are_exact():
     assert ManifestRow.ARROW.names == [
-        "pair_id", "url", "text", "text_source", "page_url", "queries", "input_file"
+        "pair_id",
+        "url",
+        "text",
+        "text_source",
+        "page_url",
+        "queries",
+        "input_file",
     ]
     assert RejectRow.ARROW.names == ["url", "text", "stage", "reason", "input_file"]
     assert ShardRow.ARROW.names == ["key", "url", "caption", "status", "error_message"]

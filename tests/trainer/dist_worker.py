@@ -50,8 +50,9 @@ def accumulated_grads(vocab: int, images, texts, device) -> dict:
 
 def run(rank: int, world: int, port: int, out: str, spec: str, tok_json: str, folder: str):
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world)
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
+    )
     try:
         tok = CLIPTokenizer.from_json(tok_json)
         model = make_model(tok.vocab_size)
@@ -65,12 +66,23 @@ def run(rank: int, world: int, port: int, out: str, spec: str, tok_json: str, fo
         dist.all_reduce(mean_loss)
         grads = {k: p.grad.clone() for k, p in model.named_parameters()}
         device = torch.device("cpu")
-        accum = accumulated_grads(tok.vocab_size, images[rank * n : (rank + 1) * n],
-                                  texts[rank * n : (rank + 1) * n], device)
+        accum = accumulated_grads(
+            tok.vocab_size,
+            images[rank * n : (rank + 1) * n],
+            texts[rank * n : (rank + 1) * n],
+            device,
+        )
         ret = retrieval(model, tok, spec, device, rank=rank, world_size=world, batch_size=16)
         zs = zeroshot(model, tok, folder, device, rank=rank, world_size=world, batch_size=8)
-        torch.save({"loss": mean_loss.item() / world, "grads": grads, "accum_grads": accum,
-                    "retrieval": dataclasses.asdict(ret), "zeroshot": dataclasses.asdict(zs)},
-                   f"{out}/rank{rank}.pt")
+        torch.save(
+            {
+                "loss": mean_loss.item() / world,
+                "grads": grads,
+                "accum_grads": accum,
+                "retrieval": dataclasses.asdict(ret),
+                "zeroshot": dataclasses.asdict(zs),
+            },
+            f"{out}/rank{rank}.pt",
+        )
     finally:
         dist.destroy_process_group()

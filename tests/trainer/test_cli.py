@@ -13,8 +13,16 @@ from trainer.optim import cosine_lr
 from trainer.synthetic import write_shards
 from trainer.tokenizer import CLIPTokenizer
 
-FIELDS = {"step", "samples_seen", "epoch", "loss", "lr", "logit_scale", "samples_per_s",
-          "data_time_frac"}
+FIELDS = {
+    "step",
+    "samples_seen",
+    "epoch",
+    "loss",
+    "lr",
+    "logit_scale",
+    "samples_per_s",
+    "data_time_frac",
+}
 
 
 def read_metrics(run):
@@ -22,9 +30,29 @@ def read_metrics(run):
 
 
 def train_args(spec, out, *extra):
-    return ["train", "--train-data", spec, "--model", "tiny", "--output", str(out),
-            "--batch-size", "32", "--lr", "2e-3", "--warmup", "10", "--workers", "0",
-            "--vocab-size", "400", "--log-every", "1", "--no-progress", *extra]
+    return [
+        "train",
+        "--train-data",
+        spec,
+        "--model",
+        "tiny",
+        "--output",
+        str(out),
+        "--batch-size",
+        "32",
+        "--lr",
+        "2e-3",
+        "--warmup",
+        "10",
+        "--workers",
+        "0",
+        "--vocab-size",
+        "400",
+        "--log-every",
+        "1",
+        "--no-progress",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +62,27 @@ def trained(tmp_path_factory, shape_shards, shape_folder):
     spec = f"{shape_shards}/{{00000..00003}}.tar"
     run = root / "run"
     torch.set_num_threads(1)
-    assert main(train_args(spec, run, "--epochs", "14", "--save-every", "40",
-                           "--keep-checkpoints", "2", "--eval-every", "56",
-                           "--val-data", str(root / "val" / "00000.tar"),
-                           "--zeroshot-images", str(shape_folder))) == 0
+    assert (
+        main(
+            train_args(
+                spec,
+                run,
+                "--epochs",
+                "14",
+                "--save-every",
+                "40",
+                "--keep-checkpoints",
+                "2",
+                "--eval-every",
+                "56",
+                "--val-data",
+                str(root / "val" / "00000.tar"),
+                "--zeroshot-images",
+                str(shape_folder),
+            )
+        )
+        == 0
+    )
     return run, root / "val" / "00000.tar"
 
 
@@ -52,7 +97,9 @@ def test_training_writes_metrics_checkpoints_and_learns(trained):
     evals = [r for r in lines if "zeroshot_top1" in r]
     assert [r["step"] for r in evals] == [56, 112] and "val_image_to_text_r1" in evals[-1]
     assert [p.name for p in list_checkpoints(run / "checkpoints")] == [
-        "step_00000080.pt", "step_00000112.pt"]
+        "step_00000080.pt",
+        "step_00000112.pt",
+    ]
     assert json.loads((run / "config.json").read_text())["total_steps"] == 112
     state = load_checkpoint(run / "checkpoints" / "step_00000112.pt")
     assert state["step"] == 112 and state["samples_seen"] == 112 * 32
@@ -62,11 +109,28 @@ def test_training_writes_metrics_checkpoints_and_learns(trained):
 def test_retrieval_cli_well_above_chance(trained, capsys):
     run, val = trained
     capsys.readouterr()
-    assert main(["retrieval", "--checkpoint", str(run / "checkpoints" / "step_00000112.pt"),
-                 "--data", str(val)]) == 0
+    assert (
+        main(
+            [
+                "retrieval",
+                "--checkpoint",
+                str(run / "checkpoints" / "step_00000112.pt"),
+                "--data",
+                str(val),
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"image_to_text_r1", "image_to_text_r5", "image_to_text_r10",
-                           "text_to_image_r1", "text_to_image_r5", "text_to_image_r10", "n"}
+    assert set(result) == {
+        "image_to_text_r1",
+        "image_to_text_r5",
+        "image_to_text_r10",
+        "text_to_image_r1",
+        "text_to_image_r5",
+        "text_to_image_r10",
+        "n",
+    }
     assert result["n"] == 96
     # chance: image->text r1 ~ 1/12 (12 distinct captions, ties count); text->image r10 ~ 10/96
     assert result["image_to_text_r1"] > 0.4
@@ -79,8 +143,20 @@ def test_zeroshot_cli_prints_one_json_object(trained, shape_folder, capsys, tmp_
     ckpt = str(run / "checkpoints" / "step_00000112.pt")
     templates = tmp_path / "t.txt"
     templates.write_text("a {}\n")
-    assert main(["zeroshot", "--checkpoint", ckpt, "--images", str(shape_folder),
-                 "--templates", str(templates)]) == 0
+    assert (
+        main(
+            [
+                "zeroshot",
+                "--checkpoint",
+                ckpt,
+                "--images",
+                str(shape_folder),
+                "--templates",
+                str(templates),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     result = json.loads(out[0])
@@ -92,12 +168,14 @@ def test_zeroshot_cli_prints_one_json_object(trained, shape_folder, capsys, tmp_
 def test_resume_mid_epoch_continues_step_lr_and_samples(shape_shards, tmp_path):
     spec = f"{shape_shards}/{{00000..00003}}.tar"
     run = tmp_path / "run"
-    assert main(train_args(spec, run, "--epochs", "2", "--save-every", "3",
-                           "--max-steps", "6")) == 0
+    assert (
+        main(train_args(spec, run, "--epochs", "2", "--save-every", "3", "--max-steps", "6")) == 0
+    )
     before = read_metrics(run)
     assert before[-1]["step"] == 6
-    assert main(train_args(spec, run, "--epochs", "2", "--save-every", "3",
-                           "--resume", "latest")) == 0
+    assert (
+        main(train_args(spec, run, "--epochs", "2", "--save-every", "3", "--resume", "latest")) == 0
+    )
     lines = read_metrics(run)
     assert [r["step"] for r in lines] == list(range(1, 17))
     assert lines[:6] == before
@@ -110,22 +188,45 @@ def test_resume_mid_epoch_continues_step_lr_and_samples(shape_shards, tmp_path):
 
 def test_tokenizer_cli(shape_shards, tmp_path):
     out = tmp_path / "tok.json"
-    assert main(["tokenizer", "--data", f"{shape_shards}/00000.tar", "--vocab-size", "300",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "tokenizer",
+                "--data",
+                f"{shape_shards}/00000.tar",
+                "--vocab-size",
+                "300",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     tok = CLIPTokenizer.load(out)
     assert tok.vocab_size <= 300 and tok.decode(tok.encode("A Red Circle")[0]) == "a red circle"
 
 
 def test_bad_model_name_is_a_clear_error(shape_shards, tmp_path, capsys):
     spec = f"{shape_shards}/00000.tar"
-    assert main(["train", "--train-data", spec, "--model", "nope", "--output",
-                 str(tmp_path)]) == 2
+    assert main(["train", "--train-data", spec, "--model", "nope", "--output", str(tmp_path)]) == 2
     assert "unknown model" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_torchcompile_trains(shape_shards, tmp_path):
     run = tmp_path / "run"
-    assert main(train_args(f"{shape_shards}/00000.tar", run, "--epochs", "2", "--max-steps", "3",
-                           "--torchcompile")) == 0
+    assert (
+        main(
+            train_args(
+                f"{shape_shards}/00000.tar",
+                run,
+                "--epochs",
+                "2",
+                "--max-steps",
+                "3",
+                "--torchcompile",
+            )
+        )
+        == 0
+    )
     assert [r["step"] for r in read_metrics(run)] == [1, 2, 3]

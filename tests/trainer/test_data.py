@@ -31,10 +31,13 @@ def numbered_shards(folder, n_shards, per_shard):
     folder.mkdir(exist_ok=True)
     img = jpeg_bytes(Image.new("RGB", (12, 12), (0, 90, 200)))
     for s in range(n_shards):
-        write_tar(folder / f"{s:05d}.tar", [
-            (f"{s:05d}{i:04d}", {"jpg": img, "txt": f"sample {s * per_shard + i}".encode()})
-            for i in range(per_shard)
-        ])
+        write_tar(
+            folder / f"{s:05d}.tar",
+            [
+                (f"{s:05d}{i:04d}", {"jpg": img, "txt": f"sample {s * per_shard + i}".encode()})
+                for i in range(per_shard)
+            ],
+        )
     return f"{folder}/{{00000..{n_shards - 1:05d}}}.tar"
 
 
@@ -68,8 +71,9 @@ def test_every_sample_once_across_ranks_and_workers(tmp_path, tok):
     spec = numbered_shards(tmp_path / "s", 3, 7)  # 3 shards < 2 ranks x 2 workers: by sample
     seen = []
     for rank in range(2):
-        cfg = DataConfig(spec=spec, batch_size=4, image_size=16, workers=2, train=False,
-                         rank=rank, world_size=2)
+        cfg = DataConfig(
+            spec=spec, batch_size=4, image_size=16, workers=2, train=False, rank=rank, world_size=2
+        )
         seen += captions_of(make_loader(cfg, tok), tok)
     assert sorted(seen) == sorted(f"sample {i}" for i in range(21))
 
@@ -78,8 +82,9 @@ def test_split_by_shard_when_there_are_enough(tmp_path, tok):
     spec = numbered_shards(tmp_path / "s", 4, 3)
     per_rank = []
     for rank in range(2):
-        cfg = DataConfig(spec=spec, batch_size=5, image_size=16, workers=0, train=False,
-                         rank=rank, world_size=2)
+        cfg = DataConfig(
+            spec=spec, batch_size=5, image_size=16, workers=0, train=False, rank=rank, world_size=2
+        )
         per_rank.append(set(captions_of(make_loader(cfg, tok), tok)))
     assert not per_rank[0] & per_rank[1]
     assert len(per_rank[0] | per_rank[1]) == 12
@@ -94,20 +99,28 @@ def test_two_sources_joined(tmp_path, tok):
 
 def test_corrupt_samples_skipped_and_counted(tmp_path, tok):
     good = {"png": png_bytes(), "txt": b"sample 1"}
-    write_tar(tmp_path / "00000.tar", [
-        ("000000000", good),
-        ("000000001", {"jpg": b"not a jpeg at all", "txt": b"sample 2"}),
-        ("000000002", {"txt": b"sample 3"}),
-        ("000000003", {"png": png_bytes()}),
-        ("000000004", {"png": png_bytes(), "txt": b"\xff\xfe\xfa"}),
-        ("000000005", {"webp": jpeg_bytes(Image.new("RGB", (9, 9)))[:40], "txt": b"sample 4"}),
-        ("000000006", {**good, "json": b"{}"}),
-    ])
+    write_tar(
+        tmp_path / "00000.tar",
+        [
+            ("000000000", good),
+            ("000000001", {"jpg": b"not a jpeg at all", "txt": b"sample 2"}),
+            ("000000002", {"txt": b"sample 3"}),
+            ("000000003", {"png": png_bytes()}),
+            ("000000004", {"png": png_bytes(), "txt": b"\xff\xfe\xfa"}),
+            ("000000005", {"webp": jpeg_bytes(Image.new("RGB", (9, 9)))[:40], "txt": b"sample 4"}),
+            ("000000006", {**good, "json": b"{}"}),
+        ],
+    )
     whole = (tmp_path / "00000.tar").read_bytes()
     (tmp_path / "00001.tar").write_bytes(whole[: len(whole) // 2 + 100])  # truncated mid-member
     (tmp_path / "00002.tar").write_bytes(b"garbage" * 100)  # not a tar at all
-    cfg = DataConfig(spec=f"{tmp_path}/{{00000..00002}}.tar", batch_size=64, image_size=16,
-                     workers=0, train=False)
+    cfg = DataConfig(
+        spec=f"{tmp_path}/{{00000..00002}}.tar",
+        batch_size=64,
+        image_size=16,
+        workers=0,
+        train=False,
+    )
     batches = list(make_loader(cfg, tok))
     skipped = {}
     for b in batches:
@@ -122,8 +135,16 @@ def test_corrupt_samples_skipped_and_counted(tmp_path, tok):
 
 def test_resampled_epoch_size_and_endless_stream(tmp_path, tok):
     spec = numbered_shards(tmp_path / "s", 2, 6)
-    cfg = DataConfig(spec=spec, batch_size=4, image_size=16, workers=0, train=True,
-                     resampled=True, num_samples=40, shuffle_buffer=8)
+    cfg = DataConfig(
+        spec=spec,
+        batch_size=4,
+        image_size=16,
+        workers=0,
+        train=True,
+        resampled=True,
+        num_samples=40,
+        shuffle_buffer=8,
+    )
     data = make_train_data(cfg, tok)
     assert data.num_samples == 40 and data.steps_per_epoch == 10
     batches = list(itertools.islice(iter(data.loader), 25))  # 2.5 epochs of 12 samples: drawn again
@@ -142,8 +163,14 @@ def test_unresampled_training_repeats_passes_with_epoch_from_sizes(tmp_path, tok
 
 def test_unreadable_training_data_is_an_error_not_a_hang(tmp_path, tok):
     (tmp_path / "00000.tar").write_bytes(b"x" * 1000)
-    cfg = DataConfig(spec=f"{tmp_path}/00000.tar", batch_size=2, image_size=16, workers=0,
-                     resampled=True, num_samples=10)
+    cfg = DataConfig(
+        spec=f"{tmp_path}/00000.tar",
+        batch_size=2,
+        image_size=16,
+        workers=0,
+        resampled=True,
+        num_samples=10,
+    )
     with pytest.raises(RuntimeError, match="no readable samples"):
         next(iter(make_train_data(cfg, tok).loader))
 

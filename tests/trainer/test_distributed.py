@@ -24,8 +24,12 @@ def free_port() -> int:
 def two_ranks(tmp_path_factory, shape_shards, shape_tokenizer, shape_folder):
     out = tmp_path_factory.mktemp("ddp")
     spec = f"{shape_shards}/{{00000..00003}}.tar"
-    mp.spawn(dist_worker.run, nprocs=2, join=True,
-             args=(2, free_port(), str(out), spec, shape_tokenizer.to_json(), str(shape_folder)))
+    mp.spawn(
+        dist_worker.run,
+        nprocs=2,
+        join=True,
+        args=(2, free_port(), str(out), spec, shape_tokenizer.to_json(), str(shape_folder)),
+    )
     ranks = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(2)]
     return ranks, spec
 

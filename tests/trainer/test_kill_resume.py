@@ -16,10 +16,35 @@ from trainer.checkpoint import list_checkpoints
 
 
 def _cmd(spec, run, *extra):
-    return [sys.executable, "-m", "trainer", "train", "--train-data", spec, "--model", "tiny",
-            "--output", str(run), "--batch-size", "32", "--lr", "2e-3", "--warmup", "5",
-            "--workers", "1", "--vocab-size", "400", "--log-every", "1", "--save-every", "5",
-            "--epochs", "50", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "trainer",
+        "train",
+        "--train-data",
+        spec,
+        "--model",
+        "tiny",
+        "--output",
+        str(run),
+        "--batch-size",
+        "32",
+        "--lr",
+        "2e-3",
+        "--warmup",
+        "5",
+        "--workers",
+        "1",
+        "--vocab-size",
+        "400",
+        "--log-every",
+        "1",
+        "--save-every",
+        "5",
+        "--epochs",
+        "50",
+        *extra,
+    ]
 
 
 def _steps(run):
@@ -51,9 +76,13 @@ def test_sigkill_then_resume_latest_continues_the_curve(shape_shards, tmp_path):
     resume_step = int(list_checkpoints(run / "checkpoints")[-1].stem.split("_")[1])
     assert resume_step <= killed_at
     before = _steps(run)
-    done = subprocess.run(_cmd(spec, run, "--resume", "latest", "--max-steps",
-                               str(resume_step + 8)), env=env, stderr=subprocess.PIPE,
-                          text=True, timeout=240)
+    done = subprocess.run(
+        _cmd(spec, run, "--resume", "latest", "--max-steps", str(resume_step + 8)),
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     after = _steps(run)
     assert [r["step"] for r in after] == list(range(1, resume_step + 9))

@@ -72,4 +72,6 @@ def test_shape_mismatch_is_a_clear_error():
 def test_distributed_version_without_a_group_is_the_plain_loss():
     img, txt = unit(8, 16, 11), unit(8, 16, 12)
     scale = torch.tensor(2.0)
-    assert torch.equal(distributed_contrastive_loss(img, txt, scale), contrastive_loss(img, txt, scale))
+    assert torch.equal(
+        distributed_contrastive_loss(img, txt, scale), contrastive_loss(img, txt, scale)
+    )

@@ -5,8 +5,17 @@ from trainer.metrics import MetricsWriter
 
 
 def record(step, **evals):
-    return MetricsRecord(step=step, samples_seen=step * 4, epoch=0, loss=1.0, lr=0.1,
-                         logit_scale=14.3, samples_per_s=10.0, data_time_frac=0.1, evals=evals)
+    return MetricsRecord(
+        step=step,
+        samples_seen=step * 4,
+        epoch=0,
+        loss=1.0,
+        lr=0.1,
+        logit_scale=14.3,
+        samples_per_s=10.0,
+        data_time_frac=0.1,
+        evals=evals,
+    )
 
 
 def lines(path):

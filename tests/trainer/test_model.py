@@ -88,7 +88,9 @@ def test_config_round_trips_and_rejects_unknown(tmp_path):
     with pytest.raises(ValueError, match="unknown model"):
         load_model_config("ViT-Z-99")
     custom = tmp_path / "mine.json"
-    custom.write_text('{"embed_dim": 32, "vision": {"image_size": 16, "patch_size": 8, '
-                      '"width": 32, "layers": 1, "heads": 2}, "text": {"width": 32, '
-                      '"layers": 1, "heads": 2, "vocab_size": 100}}')
+    custom.write_text(
+        '{"embed_dim": 32, "vision": {"image_size": 16, "patch_size": 8, '
+        '"width": 32, "layers": 1, "heads": 2}, "text": {"width": 32, '
+        '"layers": 1, "heads": 2, "vocab_size": 100}}'
+    )
     assert load_model_config(str(custom)).embed_dim == 32

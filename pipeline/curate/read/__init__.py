@@ -99,8 +99,10 @@ class ReadCandidates(beam.PTransform):
         if self.reshuffle and not self.spill:
             pairs = pairs | "Reshuffle" >> beam.Reshuffle()
         elif self.reshuffle:
-            pairs = (pairs
-                     | "Spill" >> beam.ParDo(SpillFn(self.folder))
-                     | "Reshuffle" >> beam.Reshuffle()
-                     | "Load" >> beam.ParDo(LoadFn()))
+            pairs = (
+                pairs
+                | "Spill" >> beam.ParDo(SpillFn(self.folder))
+                | "Reshuffle" >> beam.Reshuffle()
+                | "Load" >> beam.ParDo(LoadFn())
+            )
         return pairs, read[REJECT], read[STATS]

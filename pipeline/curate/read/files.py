@@ -29,8 +29,14 @@ from pipeline.curate.read.warc import read_warc
 from pipeline.curate.read.wat import read_wat
 from schemas.vocab import Reason
 
-SUFFIXES = ((".wat", "wat"), (".warc", "warc"), (".parquet", "parquet"), (".jsonl", "jsonl"),
-            (".csv", "csv"), (".tsv", "tsv"))
+SUFFIXES = (
+    (".wat", "wat"),
+    (".warc", "warc"),
+    (".parquet", "parquet"),
+    (".jsonl", "jsonl"),
+    (".csv", "csv"),
+    (".tsv", "tsv"),
+)
 
 
 class BadFileError(RuntimeError):

@@ -24,16 +24,46 @@ from collections.abc import Iterator
 from selectolax.lexbor import LexborHTMLParser
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
-_ALIASES = {"latin-1": "cp1252", "latin1": "cp1252", "iso-8859-1": "cp1252", "us-ascii": "cp1252",
-            "ascii": "cp1252", "gb2312": "gbk", "x-sjis": "shift_jis", "shift-jis": "shift_jis"}
+_ALIASES = {
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "iso-8859-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "gb2312": "gbk",
+    "x-sjis": "shift_jis",
+    "shift-jis": "shift_jis",
+}
 
 
 # The legacy encodings of the WHATWG standard (what browsers decode), as Python codec names:
 # detection restricted to these never picks encodings web pages don't use (mac_cyrillic, ...).
-WEB_ENCODINGS = ("utf_8", "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1255", "cp1256",
-                 "cp1257", "cp1258", "cp874", "koi8_r", "koi8_u", "iso8859_2", "iso8859_5",
-                 "iso8859_7", "iso8859_15", "gb18030", "gbk", "big5", "shift_jis", "euc_jp",
-                 "iso2022_jp", "euc_kr")
+WEB_ENCODINGS = (
+    "utf_8",
+    "cp1252",
+    "cp1251",
+    "cp1250",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1256",
+    "cp1257",
+    "cp1258",
+    "cp874",
+    "koi8_r",
+    "koi8_u",
+    "iso8859_2",
+    "iso8859_5",
+    "iso8859_7",
+    "iso8859_15",
+    "gb18030",
+    "gbk",
+    "big5",
+    "shift_jis",
+    "euc_jp",
+    "iso2022_jp",
+    "euc_kr",
+)
 
 
 def codec_name(label: str | None) -> str | None:
@@ -68,13 +98,20 @@ def detect_codec(body: bytes) -> str:
     # Short Western text often scores the same in cp1252, cp1250 and cp1257; charset-normalizer
     # then picks by name (cp1250: "crème" -> "crčme"). Break ties by the order of
     # WEB_ENCODINGS, most used on the web first.
-    tied = {codec_name(label) for m in results if (m.chaos, m.coherence) == (best.chaos, best.coherence)
-            for label in (m.encoding, *m.could_be_from_charset)}
+    tied = {
+        codec_name(label)
+        for m in results
+        if (m.chaos, m.coherence) == (best.chaos, best.coherence)
+        for label in (m.encoding, *m.could_be_from_charset)
+    }
     return next((c for c in map(codec_name, WEB_ENCODINGS) if c in tied), codec_name(best.encoding))
 
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def bom_codec(body: bytes) -> str | None:
@@ -93,9 +130,12 @@ def decode(body: bytes, http_charset: str | None) -> str:
 MAX_DEPTH = 2048
 # Start/end tags of the elements whose start tag walks the stack of open elements (and that
 # are not closed implicitly by a sibling, like <p> or <li>, so open - close bounds the depth).
-_BLOCK_TAG = re.compile(r"<(/?)(?:div|section|article|aside|nav|header|footer|main|figure|"
-                        r"blockquote|ul|ol|dl|fieldset|form|details|center|address|menu|"
-                        r"hgroup|search|dialog|dir)[\s/>]", re.I)
+_BLOCK_TAG = re.compile(
+    r"<(/?)(?:div|section|article|aside|nav|header|footer|main|figure|"
+    r"blockquote|ul|ol|dl|fieldset|form|details|center|address|menu|"
+    r"hgroup|search|dialog|dir)[\s/>]",
+    re.I,
+)
 _OTHER_TAG = re.compile(r"</?(?!(?:img|base)[\s/>])[a-zA-Z][^>]*>")
 
 
@@ -114,7 +154,9 @@ def too_deep(text: str) -> bool:
     return deepest > MAX_DEPTH
 
 
-def parse_images(text: str) -> tuple[str | None, Iterator[tuple[str | None, str | None, str | None]]]:
+def parse_images(
+    text: str,
+) -> tuple[str | None, Iterator[tuple[str | None, str | None, str | None]]]:
     """(`<base href>` or None, (src, alt, title) of each `<img>` in document order)."""
     if too_deep(text):
         text = _OTHER_TAG.sub(" ", text)

@@ -31,7 +31,7 @@ def _plain_host(url: str) -> bool:
 
 
 def base_url(page_url: str, base_href: str | None) -> str:
-    """The URL relative `src` values resolve against: `<base href>` (itself relative to the page)."""
+    """What relative `src` values resolve against: `<base href>` (itself relative to the page)."""
     if base_href and base_href.strip():
         try:
             return urljoin(page_url, _TAB_NEWLINE.sub("", base_href.strip()))
@@ -82,5 +82,12 @@ def page_candidates(
         if title and title.strip():
             yield PAIR, (url, title, str(TextSource.TITLE), page_url, input_file)
     if seen > max_images:
-        yield REJECT, reject(page_url, f"{seen - max_images} images over the cap of {max_images}",
-                             Reason.TOO_MANY_IMAGES, input_file)
+        yield (
+            REJECT,
+            reject(
+                page_url,
+                f"{seen - max_images} images over the cap of {max_images}",
+                Reason.TOO_MANY_IMAGES,
+                input_file,
+            ),
+        )

@@ -23,8 +23,9 @@ from schemas.vocab import Reason, TextSource
 CAPTION = str(TextSource.CAPTION)
 
 
-def read_table(data: bytes, fmt: str, input_file: str, url_col: str, caption_col: str
-               ) -> Iterator[tuple]:
+def read_table(
+    data: bytes, fmt: str, input_file: str, url_col: str, caption_col: str
+) -> Iterator[tuple]:
     """See the module doc."""
     rows = {"parquet": _parquet_rows, "jsonl": _jsonl_rows, "csv": _csv_rows, "tsv": _csv_rows}[fmt]
     for row in rows(data, fmt, url_col, caption_col):

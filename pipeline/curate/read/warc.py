@@ -35,8 +35,9 @@ class RecordOverrunError(OSError):
 
 def read_warc(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tuple]:
     """See the module doc; `stream` is the raw (possibly gzipped) file."""
-    records = ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=True,
-                              fsspec_args=False)
+    records = ArchiveIterator(
+        stream, record_types=WarcRecordType.response, parse_http=True, fsspec_args=False
+    )
     for record in records:
         page_url = record.headers.get("WARC-Target-URI")
         ctype = (record.http_content_type or "").split(";")[0].strip().lower()
@@ -44,8 +45,10 @@ def read_warc(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tu
         body = record.reader.read(MAX_PAGE_BYTES + 1) if html else b""
         payload = len(body) + record.reader.consume()  # the rest is skipped, not held
         if payload < record.content_length:
-            raise RecordOverrunError(f"WARC record {page_url} declares {record.content_length} "
-                                     f"payload bytes but the file ends after {payload}")
+            raise RecordOverrunError(
+                f"WARC record {page_url} declares {record.content_length} "
+                f"payload bytes but the file ends after {payload}"
+            )
         if not page_url:
             yield REJECT, reject(None, None, Reason.BAD_RECORD, input_file)
             continue
@@ -53,14 +56,22 @@ def read_warc(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tu
             yield REJECT, reject(page_url, None, Reason.NOT_HTML, input_file)
             continue
         if len(body) > MAX_PAGE_BYTES:
-            yield REJECT, reject(page_url, f"HTML body over {MAX_PAGE_BYTES} bytes",
-                                 Reason.PAGE_TOO_LARGE, input_file)
+            yield (
+                REJECT,
+                reject(
+                    page_url,
+                    f"HTML body over {MAX_PAGE_BYTES} bytes",
+                    Reason.PAGE_TOO_LARGE,
+                    input_file,
+                ),
+            )
             continue
         yield from html_candidates(body, record.http_charset, page_url, input_file, max_images)
 
 
-def html_candidates(body: bytes, http_charset: str | None, page_url: str, input_file: str,
-                    max_images: int) -> Iterator[tuple]:
+def html_candidates(
+    body: bytes, http_charset: str | None, page_url: str, input_file: str, max_images: int
+) -> Iterator[tuple]:
     """The candidates of one HTML page (a `bad_record` reject if it cannot be parsed at all)."""
     try:
         text = html_page.decode(body, http_charset)

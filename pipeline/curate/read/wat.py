@@ -5,7 +5,8 @@ Contract of `read_wat(stream, input_file, max_images)`: for each `metadata` reco
 entries with `path == "IMG@/src"` (`url`, `alt`, `title`), resolved against `Head.Base` and
 `Envelope.WARC-Header-Metadata.WARC-Target-URI`, yielding what `images.page_candidates` yields.
 Rejects: `bad_record` (JSON that does not parse or has the wrong shape), `not_html` (a response
-without HTML metadata). Metadata of request/warcinfo records is skipped (no page). As in the WARC reader, a record
+without HTML metadata). Metadata of request/warcinfo records is skipped (no page). As in the WARC
+reader, a record
 over `MAX_PAGE_BYTES` is a `page_too_large` reject read no further (a gzip bomb stays out of
 memory), and one whose payload ends short of its declared length raises `RecordOverrunError`.
 """
@@ -28,18 +29,28 @@ IMG_PATH = "IMG@/src"
 
 def read_wat(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tuple]:
     """See the module doc; `stream` is the raw (possibly gzipped) file."""
-    records = ArchiveIterator(stream, record_types=WarcRecordType.metadata, parse_http=False,
-                              fsspec_args=False)
+    records = ArchiveIterator(
+        stream, record_types=WarcRecordType.metadata, parse_http=False, fsspec_args=False
+    )
     for record in records:
         target = record.headers.get("WARC-Target-URI")
         data = record.reader.read(MAX_PAGE_BYTES + 1)
         payload = len(data) + record.reader.consume()
         if payload < record.content_length:
-            raise RecordOverrunError(f"WAT record {target} declares {record.content_length} "
-                                     f"bytes but the file ends after {payload}")
+            raise RecordOverrunError(
+                f"WAT record {target} declares {record.content_length} "
+                f"bytes but the file ends after {payload}"
+            )
         if len(data) > MAX_PAGE_BYTES:
-            yield REJECT, reject(target, f"metadata over {MAX_PAGE_BYTES} bytes",
-                                 Reason.PAGE_TOO_LARGE, input_file)
+            yield (
+                REJECT,
+                reject(
+                    target,
+                    f"metadata over {MAX_PAGE_BYTES} bytes",
+                    Reason.PAGE_TOO_LARGE,
+                    input_file,
+                ),
+            )
             continue
         try:
             envelope = json.loads(data)["Envelope"]
@@ -53,8 +64,11 @@ def read_wat(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tup
                 yield REJECT, reject(page_url, None, Reason.NOT_HTML, input_file)
                 continue
             base = _str((html.get("Head") or {}).get("Base"))  # a list or number: no base
-            images = [(_str(link.get("url")), _str(link.get("alt")), _str(link.get("title")))
-                      for link in html.get("Links") or () if link.get("path") == IMG_PATH]
+            images = [
+                (_str(link.get("url")), _str(link.get("alt")), _str(link.get("title")))
+                for link in html.get("Links") or ()
+                if link.get("path") == IMG_PATH
+            ]
             if not page_url:
                 raise ValueError("no target URI")
         except (ValueError, KeyError, TypeError, AttributeError):

@@ -13,8 +13,14 @@ import pytest
 from pipeline.curate import cli
 from synth import concepts, crawl
 
-QUERY_WORDS = (list(concepts.SHAPES) + [s + "s" for s in concepts.SHAPES] + ["crosses"]
-               + list(concepts.COLORS) + list(concepts.BACKGROUNDS) + ["photo", "drawing"])
+QUERY_WORDS = (
+    list(concepts.SHAPES)
+    + [s + "s" for s in concepts.SHAPES]
+    + ["crosses"]
+    + list(concepts.COLORS)
+    + list(concepts.BACKGROUNDS)
+    + ["photo", "drawing"]
+)
 
 
 def write_queries(path, words=QUERY_WORDS) -> str:

@@ -38,8 +38,14 @@ def test_warc_layout_one_member_per_record(tmp_path):
     assert _members(data) == 1 + 2 * 20  # warcinfo, then request + response per page
     text = gzip.decompress(data)
     assert text.startswith(b"WARC/1.0\r\nWARC-Type: warcinfo")
-    records = list(ArchiveIterator(open(path, "rb"), record_types=WarcRecordType.response,
-                                   parse_http=True, fsspec_args=False))
+    records = list(
+        ArchiveIterator(
+            open(path, "rb"),
+            record_types=WarcRecordType.response,
+            parse_http=True,
+            fsspec_args=False,
+        )
+    )
     assert len(records) == 20
     for r in records:
         assert r.headers["Content-Type"] == "application/http; msgtype=response"
@@ -52,7 +58,9 @@ def test_wat_envelope_lists_img_links(tmp_path):
     paths = crawl.generate(str(tmp_path), pages=30, files=1, seed=0, wat=True)
     wat = [p for p in paths if p.endswith(".wat.gz")][0]
     n_links = 0
-    for r in ArchiveIterator(open(wat, "rb"), record_types=WarcRecordType.metadata, fsspec_args=False):
+    for r in ArchiveIterator(
+        open(wat, "rb"), record_types=WarcRecordType.metadata, fsspec_args=False
+    ):
         env = json.loads(r.reader.read())["Envelope"]
         assert env["WARC-Header-Metadata"]["WARC-Target-URI"] == r.headers["WARC-Target-URI"]
         html = env["Payload-Metadata"]["HTTP-Response-Metadata"]["HTML-Metadata"]
@@ -73,15 +81,21 @@ def test_english_captions_describe_the_concept_in_the_url():
             assert parts.hostname in concepts.IMAGE_HOSTS
             c = concepts.concept_from(parts.path, parts.query)
             for text in (im.get("alt", ""), im.get("title", "")):
-                if text.split(" ")[0] in ("a", "an", "one", "two", "three", "four", "1", "2", "3",
-                                          "4", c.color) and c.shape in text:
+                if (
+                    text.split(" ")[0]
+                    in ("a", "an", "one", "two", "three", "four", "1", "2", "3", "4", c.color)
+                    and c.shape in text
+                ):
                     assert c.color in text and c.bg in text or c.color in text
                     checked += 1
     assert checked > 300
 
 
 def test_hostile_fraction_uses_hostile_routes():
-    page_urls = [im["src"] for i in range(200)
-                 for im in crawl.make_page(0, i, hostile_fraction=0.5).images]
+    page_urls = [
+        im["src"] for i in range(200) for im in crawl.make_page(0, i, hostile_fraction=0.5).images
+    ]
     assert sum("/hostile/" in u for u in page_urls) > 100
-    assert not any("/hostile/" in im["src"] for i in range(200) for im in crawl.make_page(0, i).images)
+    assert not any(
+        "/hostile/" in im["src"] for i in range(200) for im in crawl.make_page(0, i).images
+    )

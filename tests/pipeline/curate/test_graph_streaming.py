@@ -16,19 +16,23 @@ from pipeline.curate import graph, options
 
 SINK = "beam:runner:sink:v1"
 # (producing transform, output tag) of what may cross: refs, file names, counts, thresholds
-ALLOWED = [re.compile(p) for p in (
-    r"Dedup/PairId\[None\]",                      # (path, offsets) of dedup spill files
-    r"Dedup/Buckets/.*",                          # the bucket numbers, spread over workers
-    r"Read/Spill\[None\]", r"Read/Reshuffle/.*",  # spill refs of read candidates, reshuffled
-    r"Balance/Spill\[None\]",                     # spill refs of matched pairs
-    r"Balance/Threshold\[None\]",                 # exact: one threshold per query
-    r"Balance/CountPerQuery/ExtractOutputs\[None\]",  # matches per query
-    r".*/Precombine\[.*\]",                       # lifted combines: partial counts, top-t draws
-    r".*Transcode/\d+\[.*\]",                     # stats into the Flatten of all stats
-    r".*\[stats\]",                               # per-bundle partial counts
-    r".*/WriteBundles\[None\]",                   # (digest, path) of written parts
-    r".*/UnKey\[None\]",                          # the lists of written names / stats
-)]
+ALLOWED = [
+    re.compile(p)
+    for p in (
+        r"Dedup/PairId\[None\]",  # (path, offsets) of dedup spill files
+        r"Dedup/Buckets/.*",  # the bucket numbers, spread over workers
+        r"Read/Spill\[None\]",
+        r"Read/Reshuffle/.*",  # spill refs of read candidates, reshuffled
+        r"Balance/Spill\[None\]",  # spill refs of matched pairs
+        r"Balance/Threshold\[None\]",  # exact: one threshold per query
+        r"Balance/CountPerQuery/ExtractOutputs\[None\]",  # matches per query
+        r".*/Precombine\[.*\]",  # lifted combines: partial counts, top-t draws
+        r".*Transcode/\d+\[.*\]",  # stats into the Flatten of all stats
+        r".*\[stats\]",  # per-bundle partial counts
+        r".*/WriteBundles\[None\]",  # (digest, path) of written parts
+        r".*/UnKey\[None\]",  # the lists of written names / stats
+    )
+]
 
 
 def _crossing(balance: str, reshuffle: bool, tmp_path) -> dict[str, set[str]]:
@@ -36,8 +40,18 @@ def _crossing(balance: str, reshuffle: bool, tmp_path) -> dict[str, set[str]]:
     transforms in the stage that produces it}."""
     queries = tmp_path / "q.txt"
     queries.write_text("red\n")
-    opts, _ = options.parse(["--input", "x.warc.gz", "--queries", str(queries),
-                             "--output", str(tmp_path / "out"), "--balance", balance])
+    opts, _ = options.parse(
+        [
+            "--input",
+            "x.warc.gz",
+            "--queries",
+            str(queries),
+            "--output",
+            str(tmp_path / "out"),
+            "--balance",
+            balance,
+        ]
+    )
     p = beam.Pipeline(runner=FnApiRunner())
     graph.build(p, opts, [str(tmp_path / "x.warc.gz")], "h", str(tmp_path / "tmp"), reshuffle, 1)
     _, stages = FnApiRunner().create_stages(p.to_runner_api())

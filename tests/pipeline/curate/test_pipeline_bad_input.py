@@ -27,26 +27,59 @@ def bad_dir(tmp_path_factory, crawl_dir):
     (d / "garbage.warc.gz").write_bytes(b"\x00not a warc file at all\n" * 50)
     cyr = "Красный круг на белом фоне, очень красивая картинка для теста"
     pages = [
-        _page(1, f'<html><body><img src="{IMG.format(1)}" alt="two red circles on a white background"'
-                 f'<div><img src=/x.jpg alt="broken markup red circle photo"<table><tr>'.encode()),
-        _page(2, (f'<html><body><p>{cyr} {cyr}</p><img src="{IMG.format(2)}" alt="{cyr}">'
-                  f'<img src="{IMG.format(3)}" alt="two red circles on a white background"></body></html>'
-                  ).encode("windows-1251")),
+        _page(
+            1,
+            f'<html><body><img src="{IMG.format(1)}" alt="two red circles on a white background"'
+            f'<div><img src=/x.jpg alt="broken markup red circle photo"<table><tr>'.encode(),
+        ),
+        _page(
+            2,
+            (
+                f'<html><body><p>{cyr} {cyr}</p><img src="{IMG.format(2)}" alt="{cyr}">'
+                f'<img src="{IMG.format(3)}" alt="two red circles on a white background">'
+                "</body></html>"
+            ).encode("windows-1251"),
+        ),
         _page(3, f'<img src="{IMG.format(4)}" alt="{"red circle " * 500_000}">'.encode()),
-        _page(4, ("<html><body>" + "".join(f'<img src="/i/{i}.jpg" alt="red circle {i}">'
-                                           for i in range(100_000)) + "</body></html>").encode()),
+        _page(
+            4,
+            (
+                "<html><body>"
+                + "".join(f'<img src="/i/{i}.jpg" alt="red circle {i}">' for i in range(100_000))
+                + "</body></html>"
+            ).encode(),
+        ),
         _page(5, b"\xff\xd8\xff\xe0 jpeg bytes", "image/jpeg"),
     ]
     (d / "pages.warc.gz").write_bytes(b"".join(pages))
-    good_wat = json.dumps({"Envelope": {
-        "WARC-Header-Metadata": {"WARC-Type": "response", "WARC-Target-URI": PAGE.format(6)},
-        "Payload-Metadata": {"HTTP-Response-Metadata": {"HTML-Metadata": {
-            "Head": {"Base": "http://img2.openwit-demo.test/"},
-            "Links": [{"path": "IMG@/src", "url": "img/a.jpg", "alt": "three red circles on a white background"}],
-        }}}}}).encode()
+    good_wat = json.dumps(
+        {
+            "Envelope": {
+                "WARC-Header-Metadata": {
+                    "WARC-Type": "response",
+                    "WARC-Target-URI": PAGE.format(6),
+                },
+                "Payload-Metadata": {
+                    "HTTP-Response-Metadata": {
+                        "HTML-Metadata": {
+                            "Head": {"Base": "http://img2.openwit-demo.test/"},
+                            "Links": [
+                                {
+                                    "path": "IMG@/src",
+                                    "url": "img/a.jpg",
+                                    "alt": "three red circles on a white background",
+                                }
+                            ],
+                        }
+                    }
+                },
+            }
+        }
+    ).encode()
     (d / "meta.warc.wat.gz").write_bytes(
         crawl.metadata_record(PAGE.format(7), b'{"Envelope": {"WARC-Header-Metadata": ', "w1")
-        + crawl.metadata_record(PAGE.format(6), good_wat, "w2"))
+        + crawl.metadata_record(PAGE.format(6), good_wat, "w2")
+    )
     (d / "nocaption.csv").write_text("url,alt\nhttp://img1.openwit-demo.test/1.jpg,a red circle\n")
     return d
 
@@ -54,8 +87,15 @@ def bad_dir(tmp_path_factory, crawl_dir):
 @pytest.fixture(scope="module")
 def result(bad_dir, queries_txt, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("badout") / "out")
-    rc = curate("--input", bad_dir / "*.gz", bad_dir / "nocaption.csv", "--queries", queries_txt,
-                "--output", out)
+    rc = curate(
+        "--input",
+        bad_dir / "*.gz",
+        bad_dir / "nocaption.csv",
+        "--queries",
+        queries_txt,
+        "--output",
+        out,
+    )
     return rc, out
 
 
@@ -70,11 +110,16 @@ def test_job_finishes(result):
 def test_unreadable_and_truncated_files_are_named(result, bad_dir):
     _, out = result
     [unreadable] = _rejects(out, "unreadable_file")
-    assert unreadable["input_file"] == str(bad_dir / "garbage.warc.gz") and unreadable["stage"] == "read"
+    assert (
+        unreadable["input_file"] == str(bad_dir / "garbage.warc.gz")
+        and unreadable["stage"] == "read"
+    )
     [truncated] = _rejects(out, "truncated_file")
     assert truncated["input_file"] == str(bad_dir / "truncated.warc.gz")
     manifest = rows(out, "manifest")
-    assert any(r["input_file"].endswith("truncated.warc.gz") for r in manifest)  # what came before stays
+    assert any(
+        r["input_file"].endswith("truncated.warc.gz") for r in manifest
+    )  # what came before stays
     info = json.load(open(os.path.join(out, "run.json")))
     read = {os.path.basename(i["path"]): i["read_to_end"] for i in info["inputs"]}
     assert read["garbage.warc.gz"] is False and read["pages.warc.gz"] is True
@@ -95,8 +140,11 @@ def test_huge_alt_and_huge_page_are_counted(result):
     [cap] = _rejects(out, "too_many_images")
     assert cap["url"] == PAGE.format(4) and "99000" in cap["text"]
     stats = json.load(open(os.path.join(out, "stats.json")))
-    from_big = [r for r in rows(out, "rejects") + rows(out, "manifest") if (r["url"] or "").startswith(
-        "http://www1.openwit-demo.test/i/")]
+    from_big = [
+        r
+        for r in rows(out, "rejects") + rows(out, "manifest")
+        if (r["url"] or "").startswith("http://www1.openwit-demo.test/i/")
+    ]
     assert len(from_big) == 1000
     assert stats["rejects"]["read"]["not_html"] == 1
 
@@ -112,8 +160,16 @@ def test_malformed_wat_record_and_table_without_column(result):
 
 def test_fail_on_bad_file_is_a_clear_error(bad_dir, queries_txt, tmp_path, capsys):
     out = tmp_path / "out"
-    rc = curate("--input", bad_dir / "garbage.warc.gz", "--queries", queries_txt, "--output", out,
-                "--fail-on-bad-file", workers=1)
+    rc = curate(
+        "--input",
+        bad_dir / "garbage.warc.gz",
+        "--queries",
+        queries_txt,
+        "--output",
+        out,
+        "--fail-on-bad-file",
+        workers=1,
+    )
     assert rc == 1
     err = capsys.readouterr().err
     assert "garbage.warc.gz" in err and "cannot read input file" in err

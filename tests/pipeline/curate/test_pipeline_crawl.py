@@ -32,9 +32,21 @@ def runs(crawl_dir, queries_txt, tmp_path_factory):
     open(os.path.join(out, "stale-file"), "w").close()
     assert curate("--input", os.path.join(crawl_dir, "*.warc.gz"), *common, workers=1) == 0
     wat = str(base / "wat")
-    assert curate("--input", os.path.join(crawl_dir, "crawl-00000.warc.wat.gz"),
-                  os.path.join(crawl_dir, "crawl-0000[12].warc.wat.gz"), "--queries", queries_txt,
-                  "--output", wat, "--max-per-query", T, workers=2) == 0
+    assert (
+        curate(
+            "--input",
+            os.path.join(crawl_dir, "crawl-00000.warc.wat.gz"),
+            os.path.join(crawl_dir, "crawl-0000[12].warc.wat.gz"),
+            "--queries",
+            queries_txt,
+            "--output",
+            wat,
+            "--max-per-query",
+            T,
+            workers=2,
+        )
+        == 0
+    )
     return {"out": out, "first": first, "first_stats": first_stats, "wat": wat, "base": base}
 
 
@@ -44,13 +56,27 @@ def test_rerun_with_other_worker_count_gives_identical_rows(runs):
     assert json.load(open(os.path.join(runs["out"], "stats.json"))) == runs["first_stats"]
 
 
-def test_shuffle_exchange_gives_the_same_rows_as_spill_files(runs, crawl_dir, queries_txt,
-                                                            tmp_path):
+def test_shuffle_exchange_gives_the_same_rows_as_spill_files(
+    runs, crawl_dir, queries_txt, tmp_path
+):
     """`--exchange shuffle` (what Dataflow, Spark and Flink get) on the local runner: the
     read Reshuffle (3 files, 2 workers), dedup and balance all go through the runner."""
     out = str(tmp_path / "shuffle")
-    assert curate("--input", os.path.join(crawl_dir, "*.warc.gz"), "--queries", queries_txt,
-                  "--output", out, "--max-per-query", T, "--exchange", "shuffle") == 0
+    assert (
+        curate(
+            "--input",
+            os.path.join(crawl_dir, "*.warc.gz"),
+            "--queries",
+            queries_txt,
+            "--output",
+            out,
+            "--max-per-query",
+            T,
+            "--exchange",
+            "shuffle",
+        )
+        == 0
+    )
     for sub in ("manifest", "rejects"):
         assert rows(out, sub) == runs["first"][sub]
     assert json.load(open(os.path.join(out, "stats.json"))) == runs["first_stats"]
@@ -60,8 +86,13 @@ def test_shuffle_exchange_gives_the_same_rows_as_spill_files(runs, crawl_dir, qu
 def test_rerun_replaces_the_folder_and_leaves_no_temporary(runs):
     assert not os.path.exists(os.path.join(runs["out"], "stale-file"))
     assert sorted(os.listdir(runs["base"])) == ["out", "wat"]
-    assert sorted(os.listdir(runs["out"])) == ["manifest", "queries_counts.parquet", "rejects",
-                                               "run.json", "stats.json"]
+    assert sorted(os.listdir(runs["out"])) == [
+        "manifest",
+        "queries_counts.parquet",
+        "rejects",
+        "run.json",
+        "stats.json",
+    ]
 
 
 def test_parquet_columns_and_schema_version(runs):
@@ -104,7 +135,9 @@ def test_manifest_pairs_match_queries_and_describe_their_images(runs):
 def test_charsets_reach_language_id(runs):
     stats = json.load(open(os.path.join(runs["out"], "stats.json")))
     assert {"en", "ru", "zh", "ja", "de"} <= set(stats["languages"])
-    texts = [r["text"] or "" for r in rows(runs["out"], "rejects") if r["reason"] == "wrong_language"]
+    texts = [
+        r["text"] or "" for r in rows(runs["out"], "rejects") if r["reason"] == "wrong_language"
+    ]
     assert any("красн" in t for t in texts)
     assert any("背景" in t for t in texts)
     assert not any("\ufffd" in t for t in texts)
@@ -113,7 +146,10 @@ def test_charsets_reach_language_id(runs):
 def test_query_counts_and_balance_stats(runs):
     stats = json.load(open(os.path.join(runs["out"], "stats.json")))
     manifest = rows(runs["out"], "manifest")
-    qc = {r["query"]: r for r in pq.read_table(os.path.join(runs["out"], "queries_counts.parquet")).to_pylist()}
+    qc = {
+        r["query"]: r
+        for r in pq.read_table(os.path.join(runs["out"], "queries_counts.parquet")).to_pylist()
+    }
     kept = Counter(q for r in manifest for q in r["queries"])
     assert {q: r["kept"] for q, r in qc.items() if r["kept"]} == dict(kept)
     before = stats["queries"]["before"]
@@ -139,7 +175,14 @@ def test_run_json_names_inputs_with_checksums(runs, crawl_dir, queries_txt):
 
 def test_wat_files_give_the_same_pairs_as_warc(runs):
     def key(r):
-        return (r["pair_id"], r["url"], r["text"], r["text_source"], r["page_url"], tuple(r["queries"]))
+        return (
+            r["pair_id"],
+            r["url"],
+            r["text"],
+            r["text_source"],
+            r["page_url"],
+            tuple(r["queries"]),
+        )
 
     warc = {key(r) for r in rows(runs["out"], "manifest")}
     wat = {key(r) for r in rows(runs["wat"], "manifest")}

@@ -31,14 +31,18 @@ def caption(i: int) -> str:
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory):
     d = tmp_path_factory.mktemp("tables")
-    recs = [{"link": f"http://img1.openwit-demo.test/img/{i}.jpg", "cap": caption(i)} for i in range(N)]
+    recs = [
+        {"link": f"http://img1.openwit-demo.test/img/{i}.jpg", "cap": caption(i)} for i in range(N)
+    ]
     q = N // 4
     pq.write_table(pa.Table.from_pylist(recs[:q]), d / "a.parquet")
     with open(d / "b.csv", "w") as f:
-        f.write("cap,link\n" + "".join(f'"{r["cap"]}",{r["link"]}\n' for r in recs[q:2 * q]))
+        f.write("cap,link\n" + "".join(f'"{r["cap"]}",{r["link"]}\n' for r in recs[q : 2 * q]))
     with open(d / "c.tsv", "w") as f:
-        f.write("link\tcap\n" + "".join(f'{r["link"]}\t{r["cap"]}\n' for r in recs[2 * q:3 * q]))
-    (d / "d.jsonl.gz").write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in recs[3 * q:]).encode()))
+        f.write("link\tcap\n" + "".join(f"{r['link']}\t{r['cap']}\n" for r in recs[2 * q : 3 * q]))
+    (d / "d.jsonl.gz").write_bytes(
+        gzip.compress("".join(json.dumps(r) + "\n" for r in recs[3 * q :]).encode())
+    )
     # the same pairs again (exact duplicates) and a table without the caption column
     pq.write_table(pa.Table.from_pylist(recs[:50]), d / "dups.parquet")
     (d / "nocap.csv").write_text("link,text\nhttp://img1.openwit-demo.test/x.jpg,a red star\n")
@@ -51,10 +55,31 @@ def runs(tables, tmp_path_factory):
     out = {}
     for mode in ("rule", "exact"):
         out[mode] = str(tmp_path_factory.mktemp("out") / mode)
-        rc = curate("--input", tables / "a.parquet", tables / "b.csv", "--input", tables / "c.tsv",
-                    "--input", tables / "d.jsonl.gz", tables / "dups.parquet", tables / "nocap.csv",
-                    "--queries", qfile, "--output", out[mode], "--url-col", "link",
-                    "--caption-col", "cap", "--max-per-query", T, "--balance", mode, "--seed", 5)
+        rc = curate(
+            "--input",
+            tables / "a.parquet",
+            tables / "b.csv",
+            "--input",
+            tables / "c.tsv",
+            "--input",
+            tables / "d.jsonl.gz",
+            tables / "dups.parquet",
+            tables / "nocap.csv",
+            "--queries",
+            qfile,
+            "--output",
+            out[mode],
+            "--url-col",
+            "link",
+            "--caption-col",
+            "cap",
+            "--max-per-query",
+            T,
+            "--balance",
+            mode,
+            "--seed",
+            5,
+        )
         assert rc == 0
     return out
 
@@ -65,8 +90,11 @@ def matched_pairs(folder: str) -> list[tuple[str, tuple]]:
 
     m = QueryMatcher(QUERIES)
     kept = [(r["pair_id"], tuple(r["queries"])) for r in rows(folder, "manifest")]
-    out = [(pair_id(r["url"], r["text"]), tuple(m.match(r["text"])))
-           for r in rows(folder, "rejects") if r["reason"] == "balanced_out"]
+    out = [
+        (pair_id(r["url"], r["text"]), tuple(m.match(r["text"])))
+        for r in rows(folder, "rejects")
+        if r["reason"] == "balanced_out"
+    ]
     return kept + out
 
 
@@ -80,7 +108,12 @@ def test_every_table_format_is_read(runs):
     assert len(missing) == 1 and missing[0]["input_file"].endswith("nocap.csv")
     manifest = rows(runs["rule"], "manifest")
     assert {r["text_source"] for r in manifest} == {"caption"}
-    assert {os.path.basename(r["input_file"]) for r in manifest} >= {"a.parquet", "b.csv", "c.tsv", "d.jsonl.gz"}
+    assert {os.path.basename(r["input_file"]) for r in manifest} >= {
+        "a.parquet",
+        "b.csv",
+        "c.tsv",
+        "d.jsonl.gz",
+    }
 
 
 def test_rule_kept_counts_within_four_sd_of_expectation(runs):
@@ -89,7 +122,9 @@ def test_rule_kept_counts_within_four_sd_of_expectation(runs):
     assert counts["red"] == N and counts["circle"] == N // 3
     kept = Counter(q for r in rows(runs["rule"], "manifest") for q in r["queries"])
     for q in QUERIES:
-        probs = [1 - math.prod(1 - min(1.0, T / counts[e]) for e in qs) for _, qs in pairs if q in qs]
+        probs = [
+            1 - math.prod(1 - min(1.0, T / counts[e]) for e in qs) for _, qs in pairs if q in qs
+        ]
         mean, sd = sum(probs), math.sqrt(sum(p * (1 - p) for p in probs))
         assert abs(kept[q] - mean) <= 4 * sd + 1e-9, (q, kept[q], mean, sd)
     assert kept["garden"] == counts["garden"]  # under t: everything kept

@@ -17,15 +17,20 @@ def _cand(input_file, page):
 
 
 def test_pick_keeps_the_smallest_copy_whatever_the_order(tmp_path):
-    copies = [_cand("b.warc.gz", "http://p/1"), _cand("a.warc.gz", "http://p/9"),
-              _cand("a.warc.gz", "http://p/2")]
+    copies = [
+        _cand("b.warc.gz", "http://p/1"),
+        _cand("a.warc.gz", "http://p/9"),
+        _cand("a.warc.gz", "http://p/2"),
+    ]
     pid = pair_id("http://img1.test/a.jpg", "two red circles")
     for order in itertools.permutations(copies):
         fn = PickFn()
         fn.start_bundle()
         # two spill files (two worker flushes), each with a segment of bucket 1
-        files = [write_indexed(str(tmp_path), [[], [(pid, order[0])]]),
-                 write_indexed(str(tmp_path), [[("x", None)], [(pid, c) for c in order[1:]]])]
+        files = [
+            write_indexed(str(tmp_path), [[], [(pid, order[0])]]),
+            write_indexed(str(tmp_path), [[("x", None)], [(pid, c) for c in order[1:]]]),
+        ]
         assert list(fn.process(1, files)) == []  # buffered: sent in batches
         counts = dict(fn.counts)
         out = [o for o in fn.finish_bundle() if getattr(o, "tag", None) != "stats"]
@@ -41,7 +46,8 @@ def test_bucket_fn_spills_candidates_by_pair_id_bucket(tmp_path):
     fn = BucketFn(bucket_count(0), str(tmp_path))
     fn.start_bundle()
     cands = [_cand("a", f"http://p/{i}") for i in range(3)] + [
-        ("http://img1.test/b.jpg", "x", "alt", None, "a")]
+        ("http://img1.test/b.jpg", "x", "alt", None, "a")
+    ]
     assert list(fn.process(cands)) == []  # buffered until FLUSH or the end of the bundle
     assert list(tmp_path.iterdir()) == []
     [(path, offsets)] = [wv.value for wv in fn.finish_bundle()]  # one file, a segment per bucket
@@ -65,15 +71,28 @@ def test_match_builds_the_matcher_once_per_process(tmp_path):
         fn.start_bundle()
     assert fns[0].match_batch.__self__ is fns[1].match_batch.__self__  # one shared matcher
     fn = fns[0]
-    assert list(fn.process([("p1", ("u", "two red circles", "alt", None, "f")),
-                            ("p2", ("u", "a hot dogs stand", "alt", None, "f"))])) == []
+    assert (
+        list(
+            fn.process(
+                [
+                    ("p1", ("u", "two red circles", "alt", None, "f")),
+                    ("p2", ("u", "a hot dogs stand", "alt", None, "f")),
+                ]
+            )
+        )
+        == []
+    )
     # the pairs wait for MATCH_TEXTS of them or the bundle's end
     out = [_unwrap(o) for o in fn.finish_bundle()]
-    assert out[0] == (None, [("p1", ("u", "two red circles", "alt", None, "f"),
-                               ("circles", "red"))])
+    assert out[0] == (
+        None,
+        [("p1", ("u", "two red circles", "alt", None, "f"), ("circles", "red"))],
+    )
     assert out[1][0] == "reject" and [r[2:4] for r in out[1][1]] == [("match", "no_match")]
-    assert dict(v for _, v in out[2:]) == {("flow", "matched"): 1,
-                                           ("reject", "match", "no_match"): 1}
+    assert dict(v for _, v in out[2:]) == {
+        ("flow", "matched"): 1,
+        ("reject", "match", "no_match"): 1,
+    }
 
 
 def _unwrap(out) -> tuple:
@@ -83,8 +102,7 @@ def _unwrap(out) -> tuple:
     return tag, value.value if hasattr(value, "windows") else value
 
 
-def test_match_calls_the_matcher_per_match_texts_and_sends_batches_of_batch(tmp_path,
-                                                                            monkeypatch):
+def test_match_calls_the_matcher_per_match_texts_and_sends_batches_of_batch(tmp_path, monkeypatch):
     q = tmp_path / "q.txt"
     q.write_text("red\n")
     monkeypatch.setattr(match_module, "MATCH_TEXTS", 1200)
@@ -97,7 +115,7 @@ def test_match_calls_the_matcher_per_match_texts_and_sends_batches_of_batch(tmp_
     pairs = [(f"p{i}", ("u", "red" if i % 3 else "blue", "alt", None, "f")) for i in range(2600)]
     sent = []
     for i in range(0, 2600, 500):
-        sent += [_unwrap(o) for o in fn.process(pairs[i:i + 500])]
+        sent += [_unwrap(o) for o in fn.process(pairs[i : i + 500])]
     sent += [_unwrap(o) for o in fn.finish_bundle()]
     assert calls == [1500, 1100]  # 3 batches reach 1200, the rest at the bundle's end
     kept = [v for tag, v in sent if tag is None]

@@ -9,22 +9,25 @@ from pipeline.curate.language import _Model, default_model_path
 from schemas.vocab import Reason
 
 
-@pytest.mark.parametrize("text,reason", [
-    ("", Reason.EMPTY_TEXT),
-    ("IMG_1234.jpg", Reason.FILE_NAME_TEXT),
-    ("DSC01234", Reason.FILE_NAME_TEXT),
-    ("holiday photo 2.PNG", Reason.FILE_NAME_TEXT),
-    ("image", Reason.JUNK_TEXT),
-    ("Logo", Reason.JUNK_TEXT),
-    ("click here!", Reason.JUNK_TEXT),
-    ("...", Reason.JUNK_TEXT),
-    ("http://www0.openwit-demo.test/p/1.html", Reason.URL_TEXT),
-    ("see www.example.com now", Reason.URL_TEXT),
-    ("dog", Reason.TEXT_TOO_SHORT),
-    ("x" * 1001, Reason.TEXT_TOO_LONG),
-    ("two red circles on a sky background", None),
-    ("a photo of a green star", None),
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("", Reason.EMPTY_TEXT),
+        ("IMG_1234.jpg", Reason.FILE_NAME_TEXT),
+        ("DSC01234", Reason.FILE_NAME_TEXT),
+        ("holiday photo 2.PNG", Reason.FILE_NAME_TEXT),
+        ("image", Reason.JUNK_TEXT),
+        ("Logo", Reason.JUNK_TEXT),
+        ("click here!", Reason.JUNK_TEXT),
+        ("...", Reason.JUNK_TEXT),
+        ("http://www0.openwit-demo.test/p/1.html", Reason.URL_TEXT),
+        ("see www.example.com now", Reason.URL_TEXT),
+        ("dog", Reason.TEXT_TOO_SHORT),
+        ("x" * 1001, Reason.TEXT_TOO_LONG),
+        ("two red circles on a sky background", None),
+        ("a photo of a green star", None),
+    ],
+)
 def test_each_check_gives_its_reason(text, reason):
     assert filters.check_text(text, 5, 1000) == reason
 

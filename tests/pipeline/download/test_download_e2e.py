@@ -57,7 +57,9 @@ def rows_for(host) -> list[dict]:
     rows.append({"url": near + "&mode=cmyk", "caption": "near-dup"})
     rows.append({"url": rows[0]["url"], "caption": "exact-dup"})
     for route in HOSTILE_ROUTES:
-        rows.append({"url": host.url(IMAGE_HOSTS[0], f"/hostile/{route}/{route}"), "caption": route})
+        rows.append(
+            {"url": host.url(IMAGE_HOSTS[0], f"/hostile/{route}/{route}"), "caption": route}
+        )
     rows.append({"url": host.url(IMAGE_HOSTS[2], "/private/p.jpg"), "caption": "robots-private"})
     rows.append({"url": None, "caption": "no-url"})
     rows.append({"url": "http://10.0.0.5/x.jpg", "caption": "private-ip"})
@@ -98,7 +100,11 @@ def test_shards_read_back_with_webdataset_and_verify(job):
     assert problems == [] and summary["tmp_files"] == 0
     sizes = json.load(open(os.path.join(out, "shards", "sizes.json")))
     tars = sorted(glob.glob(os.path.join(out, "shards", "*.tar")))
-    ds = wds.WebDataset(tars, shardshuffle=False).decode("pil").to_tuple("__key__", "jpg", "txt", "json")
+    ds = (
+        wds.WebDataset(tars, shardshuffle=False)
+        .decode("pil")
+        .to_tuple("__key__", "jpg", "txt", "json")
+    )
     samples = list(ds)
     assert len(samples) == sum(sizes.values()) == summary["samples"]
     ok = {r["key"] for r in parquet_rows(out) if r["status"] == "success"}

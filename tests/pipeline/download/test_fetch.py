@@ -66,8 +66,9 @@ def test_name_resolving_to_private_address_refused(host, connects):
     assert connects == []
 
 
-@pytest.mark.parametrize("route,target", [("redirect-private", "127.0.0.2"),
-                                          ("redirect-metadata", "169.254.169.254")])
+@pytest.mark.parametrize(
+    "route,target", [("redirect-private", "127.0.0.2"), ("redirect-metadata", "169.254.169.254")]
+)
 def test_redirect_to_internal_address_refused_without_connecting(host, connects, route, target):
     for f in (fetcher(), fetcher(allow_private_networks=True)):
         if route == "redirect-private" and f.cfg.allow_private_networks:

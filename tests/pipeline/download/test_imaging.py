@@ -75,9 +75,16 @@ def test_rejections_carry_reasons():
         assert e.value.reason == reason
 
 
-@pytest.mark.parametrize("mode,size", [("border", (128, 128)), ("keep_ratio", (128, 256)),
-                                       ("keep_ratio_largest", (64, 128)),
-                                       ("center_crop", (128, 128)), ("no", (300, 600))])
+@pytest.mark.parametrize(
+    "mode,size",
+    [
+        ("border", (128, 128)),
+        ("keep_ratio", (128, 256)),
+        ("keep_ratio_largest", (64, 128)),
+        ("center_crop", (128, 128)),
+        ("no", (300, 600)),
+    ],
+)
 def test_resize_modes(mode, size):
     data, _ = draw.render("/img/r.png", "w=300&h=600")
     p = process(data, cfg(image_size=128, resize_mode=mode))

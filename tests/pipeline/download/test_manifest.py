@@ -11,7 +11,9 @@ from pipeline.download.manifest import ManifestError, list_inputs, read_rows
 
 
 def test_tables_in_order_with_offsets(tmp_path):
-    pq.write_table(pa.table({"u": ["http://a/1.jpg", None], "c": ["one", "two"]}), tmp_path / "a.parquet")
+    pq.write_table(
+        pa.table({"u": ["http://a/1.jpg", None], "c": ["one", "two"]}), tmp_path / "a.parquet"
+    )
     (tmp_path / "b.csv").write_text("u,c\nhttp://a/3.jpg,three\n")
     (tmp_path / "c.tsv").write_text("u\tc\nhttp://a/4.jpg\tfour, with comma\n")
     (tmp_path / "d.jsonl").write_text('{"u": "http://a/5.jpg", "c": "five"}\nnot json\n')

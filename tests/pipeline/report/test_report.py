@@ -19,7 +19,16 @@ from synth import concepts
 from synth.image_host import ImageHost
 
 T = 6
-ENTRIES = ["a", "on", "of", "background", *concepts.SHAPES, *concepts.COLORS, "red circle", "blue square"]
+ENTRIES = [
+    "a",
+    "on",
+    "of",
+    "background",
+    *concepts.SHAPES,
+    *concepts.COLORS,
+    "red circle",
+    "blue square",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +37,49 @@ def job(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("report")
     with ImageHost(log_requests=False) as host:
-        write_crawl(str(root / "crawl"), pages=50, files=2, seed=3, port=host.port, hostile_fraction=0.1)
+        write_crawl(
+            str(root / "crawl"), pages=50, files=2, seed=3, port=host.port, hostile_fraction=0.1
+        )
         (root / "q.txt").write_text("\n".join(ENTRIES) + "\n")
         out = str(root / "out")
-        rc = main(["run", "--input", str(root / "crawl" / "*.warc.gz"), "--queries", str(root / "q.txt"),
-                   "--output", out, "--max-per-query", str(T), "--allow-networks", "127.0.0.1/32",
-                   "--resolve", f"*.{concepts.DOMAIN}:127.0.0.1", "--image-size", "48",
-                   "--timeout", "2", "--retries", "0", "--shard-size", "60", "--direct_num_workers=2"])
+        rc = main(
+            [
+                "run",
+                "--input",
+                str(root / "crawl" / "*.warc.gz"),
+                "--queries",
+                str(root / "q.txt"),
+                "--output",
+                out,
+                "--max-per-query",
+                str(T),
+                "--allow-networks",
+                "127.0.0.1/32",
+                "--resolve",
+                f"*.{concepts.DOMAIN}:127.0.0.1",
+                "--image-size",
+                "48",
+                "--timeout",
+                "2",
+                "--retries",
+                "0",
+                "--shard-size",
+                "60",
+                "--direct_num_workers=2",
+            ]
+        )
     assert rc == 0
     run = root / "run"
     run.mkdir()
     metrics = [{"step": s, "loss": 4.0 - s / 10, "lr": 1e-3} for s in range(0, 30, 10)]
     metrics[-1]["zeroshot_top1"] = 0.5
     (run / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metrics) + '{"cut')
-    (run / "zeroshot.json").write_text('log line\n{"top1": 0.5, "top5": 0.9, "n": 40, "classes": 8}\n')
-    (root / "retrieval.json").write_text('{"image_to_text_r1": 0.25, "text_to_image_r1": 0.3, "n": 20}\n')
+    (run / "zeroshot.json").write_text(
+        'log line\n{"top1": 0.5, "top5": 0.9, "n": 40, "classes": 8}\n'
+    )
+    (root / "retrieval.json").write_text(
+        '{"image_to_text_r1": 0.25, "text_to_image_r1": 0.3, "n": 20}\n'
+    )
     assert report_cli([out, "--train-run", str(run)]) == 0
     return out, str(run), open(os.path.join(out, "report.html"), encoding="utf-8").read()
 
@@ -53,15 +90,37 @@ def _stats(out, *parts):
 
 def test_every_section_and_plot_is_there(job):
     _, _, html = job
-    for anchor in ("dataset-card", "flow", "query-distribution-before-and-after-balancing",
-                   "rejects-per-stage-and-reason", "language-mix", "download", "dedup",
-                   "image-sizes-(before-resizing)", "example-pairs", "provenance:-inputs,-flags,-versions"):
+    for anchor in (
+        "dataset-card",
+        "flow",
+        "query-distribution-before-and-after-balancing",
+        "rejects-per-stage-and-reason",
+        "language-mix",
+        "download",
+        "dedup",
+        "image-sizes-(before-resizing)",
+        "example-pairs",
+        "provenance:-inputs,-flags,-versions",
+    ):
         assert f"id='{anchor}'" in html, anchor
     alts = re.findall(r"class=plot src='data:image/png;base64,[A-Za-z0-9+/=]+' alt='([^']+)'", html)
-    assert set(alts) >= {"the flow", "the query distribution", "rejects", "languages", "status",
-                         "download errors", "image sizes", "the loss curve"}
-    assert "no data for" not in html and "http://" not in html.split("<h2 id='provenance")[0].split(
-        "id='example-pairs'")[0].split("<style>")[0]  # nothing to fetch: all embedded
+    assert set(alts) >= {
+        "the flow",
+        "the query distribution",
+        "rejects",
+        "languages",
+        "status",
+        "download errors",
+        "image sizes",
+        "the loss curve",
+    }
+    assert (
+        "no data for" not in html
+        and "http://"
+        not in html.split("<h2 id='provenance")[0]
+        .split("id='example-pairs'")[0]
+        .split("<style>")[0]
+    )  # nothing to fetch: all embedded
 
 
 def test_numbers_match_the_runs_stats(job):
@@ -69,16 +128,27 @@ def test_numbers_match_the_runs_stats(job):
     dl, cur = _stats(out), _stats(out, "curate")
     d = rdata.load(out, run)
     card = numbers.card(d)
-    assert card["pairs in shards"] == dl["successes"] and card["pairs in manifest"] == cur["flow"]["kept"]
-    assert card["t (max per query)"] == T and card["image size / resize / format"] == "48 px, border, jpg q95"
+    assert (
+        card["pairs in shards"] == dl["successes"]
+        and card["pairs in manifest"] == cur["flow"]["kept"]
+    )
+    assert (
+        card["t (max per query)"] == T
+        and card["image size / resize / format"] == "48 px, border, jpg q95"
+    )
     # head share from queries_counts.parquet agrees with curate's own summary
     share = numbers.head_share(d)
-    assert share["matches: head share"] == pytest.approx(cur["queries"]["before"]["share_of_entries_over_t"], abs=1e-4)
+    assert share["matches: head share"] == pytest.approx(
+        cur["queries"]["before"]["share_of_entries_over_t"], abs=1e-4
+    )
     kept = [k for _, _, k in d.query_counts]
     assert sum(k for k in kept if k > T) / sum(kept) == pytest.approx(
-        cur["queries"]["after"]["share_of_entries_over_t"], abs=1e-9)
+        cur["queries"]["after"]["share_of_entries_over_t"], abs=1e-9
+    )
     head_kept = sum(k for _, m, k in d.query_counts if m > T)
-    assert share["kept: share held by the same head entries"] == pytest.approx(head_kept / sum(kept), abs=1e-4)
+    assert share["kept: share held by the same head entries"] == pytest.approx(
+        head_kept / sum(kept), abs=1e-4
+    )
     assert share["kept: total"] < share["matches: total"]  # t is small: balancing dropped pairs
     assert sum(m for _, m, _ in d.query_counts) == cur["queries"]["before"]["total"]
     for stage, reasons in cur["rejects"].items():
