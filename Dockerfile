@@ -12,6 +12,7 @@ ENV NO_ALBUMENTATIONS_UPDATE=1 \
 WORKDIR /opt/openwit
 COPY pyproject.toml README.md LICENSE ./
 COPY schemas schemas
+COPY runtime runtime
 COPY queries queries
 COPY pipeline pipeline
 # The SDK image already holds apache-beam==2.77.0; the pin in [pipeline] keeps it.
@@ -28,6 +29,7 @@ ENV PIP_NO_CACHE_DIR=1
 WORKDIR /opt/openwit
 COPY pyproject.toml README.md LICENSE ./
 COPY schemas schemas
+COPY runtime runtime
 COPY trainer trainer
 RUN pip install '.[trainer]' \
  && python -c "import torch, trainer; assert torch.__version__.startswith('2.13.0')"
