@@ -107,13 +107,17 @@ class QueryCount:
 
 @dataclass(frozen=True)
 class ShardRow:
-    """One row of a per-shard `NNNNN.parquet`: every input row, whatever became of it."""
+    """One row of a per-shard `NNNNN.parquet`: every input row, whatever became of it.
+
+    `queries` are the sample's matched entries as curate's manifest gave them (empty for
+    foreign tables), so a loader can count entries without opening a tar."""
 
     key: str
     url: str
     caption: str | None
     status: str  # vocab.Status
     error_message: str | None
+    queries: tuple[str, ...] = ()
 
     ARROW: ClassVar[pa.Schema] = pa.schema(
         [
@@ -122,6 +126,7 @@ class ShardRow:
             ("caption", pa.string()),
             ("status", pa.string()),
             ("error_message", pa.string()),
+            ("queries", pa.list_(pa.string())),
         ]
     )
 

@@ -74,7 +74,8 @@ def download_shard(sid: int, rows: list, cfg: DownloadConfig, fetcher: Fetcher) 
                 status = Status.SUCCESS if p is not None else Status.FAILED
                 out_rows.append({"key": key, "url": row.get("url") or "",
                                  "caption": row["caption"], "status": str(status),
-                                 "error_message": error})  # fmt: skip
+                                 "error_message": error,
+                                 "queries": list(row.get("queries") or ())})  # fmt: skip
         tar_tmp = writer.close()
     except BaseException:
         writer.close()

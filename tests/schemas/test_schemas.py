@@ -52,7 +52,7 @@ def test_design_columns_are_exact():
         "input_file",
     ]
     assert RejectRow.ARROW.names == ["url", "text", "stage", "reason", "input_file"]
-    assert ShardRow.ARROW.names == ["key", "url", "caption", "status", "error_message"]
+    assert ShardRow.ARROW.names == ["key", "url", "caption", "status", "error_message", "queries"]
     assert QueryEntry.ARROW.names == ["query", "source", "score"]
     assert QueryCount.ARROW.names == ["query", "matches", "kept"]
 

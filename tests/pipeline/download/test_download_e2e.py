@@ -94,6 +94,11 @@ def test_every_row_gets_its_status_and_reason(job):
         assert (r["error_message"] or "").split(":")[0] == (reason or ""), r
 
 
+def test_foreign_table_rows_have_no_matched_entries(job):
+    _, out, _ = job
+    assert {tuple(r["queries"]) for r in parquet_rows(out)} == {()}
+
+
 def test_shards_read_back_with_webdataset_and_verify(job):
     _, out, _ = job
     problems, summary = verify(out)

@@ -57,3 +57,13 @@ def test_run_takes_a_table_to_verified_shards(host, tmp_path):
             with tarfile.open(os.path.join(out, "shards", name)) as tar:
                 metas += [json.load(tar.extractfile(m)) for m in tar if m.name.endswith(".json")]
     assert metas and all(m["pair_id"] and m["queries"] for m in metas)
+    # the per-shard parquet repeats each sample's matched entries (counting needs no tar)
+    import pyarrow.parquet as pq
+
+    shards = os.path.join(out, "shards")
+    shard_rows = []
+    for name in sorted(os.listdir(shards)):
+        if name.endswith(".parquet"):
+            shard_rows += pq.read_table(os.path.join(shards, name)).to_pylist()
+    by_key = {r["key"]: r["queries"] for r in shard_rows if r["status"] == "success"}
+    assert by_key == {m["key"]: m["queries"] for m in metas}
