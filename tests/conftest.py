@@ -1,0 +1,23 @@
+"""Fixtures shared by every test folder: a local S3-protocol server (moto, 127.0.0.1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.storage.s3server import S3Server
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """One moto S3 server per test session (its own process); stopped at the end."""
+    server = S3Server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server):
+    """(server, bucket): a fresh empty bucket on the session's S3 server.
+
+    `server.beam_args()` are the flags a command needs, `server.env()` the AWS environment."""
+    return s3_server, s3_server.new_bucket()
