@@ -1,4 +1,4 @@
-"""openwit's CLIP trainer: `trainer train|zeroshot|retrieval|tokenizer`.
+"""openwit's CLIP trainer: `trainer train|zeroshot|retrieval|tokenizer|export|embed|score`.
 
 Flags follow the project's interface contract (README, section "trainer"), plus a few extras.
 
@@ -20,6 +20,8 @@ from trainer.config import DataConfig, ModelConfig, TrainConfig, load_model_conf
 from trainer.data import iter_captions
 from trainer.distributed import cleanup, init_distributed
 from trainer.evaluate import load_templates, read_lines, retrieval, zeroshot
+from trainer.export import add_parser as add_export_parser
+from trainer.export import cmd_export
 from trainer.tokenizer import train_tokenizer
 from trainer.train import Trainer, prepare_tokenizer
 
@@ -88,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True)
     t.add_argument("--vocab-size", type=int, required=True)
     t.add_argument("--out", required=True)
+    add_export_parser(sub)
     return parser
 
 
@@ -198,6 +201,7 @@ COMMANDS = {
     "zeroshot": cmd_zeroshot,
     "retrieval": cmd_retrieval,
     "tokenizer": cmd_tokenizer,
+    "export": cmd_export,
 }
 
 

@@ -3,8 +3,8 @@ torch build used here).
 
 In: a PIL image of any mode and size. Out: float32 tensor [3, size, size], normalised with
 CLIP's constants. Training: random-resized-crop (area fraction in `scale`, aspect ratio in
-`ratio`, log-uniform) then a bicubic resize. Eval: resize the shorter side to `size`, then a
-center crop.
+`ratio`, log-uniform) then a bicubic resize. Eval: resize the shorter side to `size` (the longer
+side truncated to an integer), then a center crop.
 """
 
 from __future__ import annotations
@@ -78,15 +78,22 @@ class TrainTransform:
         return to_tensor(img)
 
 
+def eval_resize_size(width: int, height: int, size: int) -> tuple[int, int]:
+    """(w, h) with the shorter side `size` and the longer one `int(size * long / short)`,
+    truncated, not rounded: the same integers as transformers' CLIP image processor (and
+    torchvision's Resize), so an exported model sees the same pixels through either."""
+    if width <= height:
+        return size, int(size * height / width)
+    return int(size * width / height), size
+
+
 class EvalTransform:
     def __init__(self, size: int):
         self.size = size
 
     def __call__(self, img: Image.Image) -> torch.Tensor:
         img = img.convert("RGB")
-        short = min(img.width, img.height)
-        w = max(self.size, round(img.width * self.size / short))
-        h = max(self.size, round(img.height * self.size / short))
+        w, h = eval_resize_size(img.width, img.height, self.size)
         img = img.resize((w, h), Image.Resampling.BICUBIC)
         left, top = (w - self.size) // 2, (h - self.size) // 2
         return to_tensor(img.crop((left, top, left + self.size, top + self.size)))
