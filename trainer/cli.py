@@ -67,6 +67,17 @@ def _train_parser(sub) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="stop early; schedule unchanged")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--tensorboard", action="store_true")
+    p.add_argument(
+        "--balance-t",
+        type=float,
+        default=None,
+        help="re-draw a balanced sample every epoch: p = 1 - prod(1 - min(1, T/count(q)))",
+    )
+    p.add_argument(
+        "--balance-counts",
+        default=None,
+        help="curate's queries_counts.parquet (its matches column); default: count the shards",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +126,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         seed=args.seed,
         rank=env.rank,
         world_size=env.world_size,
+        balance_t=args.balance_t,
+        balance_counts=args.balance_counts,
     )
     train_cfg = TrainConfig(
         output=args.output,

@@ -100,12 +100,24 @@ class DataConfig:
     seed: int = 0
     rank: int = 0
     world_size: int = 1
+    balance_t: float | None = None  # re-draw a balanced sample each epoch (trainer.balance)
+    balance_counts: str | None = None  # curate's queries_counts.parquet; None: count the pool
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.workers < 0 or self.image_size < 1:
             raise ValueError("batch_size and image_size must be >= 1, workers >= 0")
         if self.num_samples is not None and self.num_samples < 1:
             raise ValueError("--train-num-samples must be >= 1")
+        if self.balance_t is not None:
+            if not self.balance_t > 0:
+                raise ValueError("--balance-t must be > 0")
+            if self.num_samples is not None or self.resampled:
+                raise ValueError(
+                    "--train-num-samples is refused with --balance-t: "
+                    "an epoch is one pass over that epoch's draw"
+                )
+        elif self.balance_counts is not None:
+            raise ValueError("--balance-counts needs --balance-t")
 
 
 @dataclass(frozen=True)

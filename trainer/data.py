@@ -12,7 +12,9 @@ Training streams are endless (resampled: shards drawn with replacement; otherwis
 passes, reshuffled each pass) and the loop cuts them into epochs of `steps_per_epoch` batches;
 evaluation streams make one pass in order and keep the last partial batch. Work is split by
 rank, then by DataLoader worker: by shard when there are enough shards, by sample otherwise.
-Only webdataset's public API is used (`tarfile_to_samples`, `shuffle`).
+Only webdataset's public API is used (`tarfile_to_samples`, `shuffle`). A balanced epoch
+(`trainer.balance`) hands the stream `keep` ({tar url: keys drawn}): workers read only those
+tars and drop every other sample; they never compute a draw themselves.
 """
 
 from __future__ import annotations
@@ -129,10 +131,19 @@ def decode_sample(sample: dict, counter: SkipCounter) -> tuple[Image.Image, str]
 class ShardStream(IterableDataset):
     """Batches from shards for one rank; each DataLoader worker reads its own part."""
 
-    def __init__(self, cfg: DataConfig, tokenizer_json: str, salt: int = 0):
+    def __init__(
+        self,
+        cfg: DataConfig,
+        tokenizer_json: str,
+        salt: int = 0,
+        keep: dict[str, frozenset[str]] | None = None,
+    ):
         super().__init__()
         self.cfg = cfg
         self.urls = expand_spec(cfg.spec)
+        self.keep = keep
+        if keep is not None:  # only the tars an epoch's draw takes samples from
+            self.urls = [u for u in self.urls if keep.get(u)]
         self.tokenizer_json = tokenizer_json
         self.salt = salt  # differs on resume, so a resumed run draws fresh samples
 
@@ -173,9 +184,10 @@ class ShardStream(IterableDataset):
             source = iter([{"url": url}])
             members = wds.tarfile_to_samples(handler=counter.tar_handler)(source)
             found = 0
+            kept = self.keep.get(url, frozenset()) if self.keep is not None else None
             for i, sample in enumerate(members):
                 found += 1
-                if i % every == offset:
+                if i % every == offset and (kept is None or sample.get("__key__") in kept):
                     yield sample
             empty_reads = 0 if found else empty_reads + 1
             if empty_reads > 2 * len(self.urls) + 10:  # an endless stream would hang instead
@@ -230,8 +242,13 @@ class TrainData:
     steps_per_epoch: int
 
 
-def make_loader(cfg: DataConfig, tokenizer: CLIPTokenizer, salt: int = 0) -> DataLoader:
-    stream = ShardStream(cfg, tokenizer.to_json(), salt=salt)
+def make_loader(
+    cfg: DataConfig,
+    tokenizer: CLIPTokenizer,
+    salt: int = 0,
+    keep: dict[str, frozenset[str]] | None = None,
+) -> DataLoader:
+    stream = ShardStream(cfg, tokenizer.to_json(), salt=salt, keep=keep)
     return DataLoader(
         stream,
         batch_size=None,  # the stream batches itself

@@ -2,7 +2,9 @@
 
 Each sample is a coloured shape at a random place and size on a noisy light background, with
 the caption naming its colour and shape. Written in the pipeline's shard layout: `KEY.jpg`,
-`KEY.txt`, `KEY.json` per sample and `sizes.json` beside the tars. Deterministic per seed.
+`KEY.txt`, `KEY.json` per sample and `sizes.json` beside the tars (with `with_table`, also
+download's `NNNNN.parquet` per shard, whose `queries` are the colour and the shape, as a
+query list holding both words would match). Deterministic per seed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from schemas.layout import SIZES_FILE, sample_key, shard_tar
+from schemas.arrow import write_parquet
+from schemas.layout import SIZES_FILE, sample_key, shard_parquet, shard_tar
+from schemas.records import ShardRow
 
 COLOURS = {
     "red": (220, 30, 30),
@@ -63,7 +67,12 @@ def add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def write_shards(
-    folder: str | Path, n_shards: int, per_shard: int, image_size: int = 48, seed: int = 0
+    folder: str | Path,
+    n_shards: int,
+    per_shard: int,
+    image_size: int = 48,
+    seed: int = 0,
+    with_table: bool = False,
 ) -> list[Path]:
     """Write `n_shards` tars of `per_shard` samples and `sizes.json`; returns the tar paths."""
     folder = Path(folder)
@@ -73,16 +82,21 @@ def write_shards(
     paths, sizes = [], {}
     for shard in range(n_shards):
         path = folder / shard_tar(shard)
+        rows = []
         with tarfile.open(path, "w") as tar:
             for i in range(per_shard):
                 colour, shape = rng.choice(all_classes)
                 key = sample_key(shard, i, per_shard)
                 caption = f"a {colour} {shape}"
+                url = f"http://shapes.invalid/{key}.jpg"
+                rows.append(ShardRow(key, url, caption, "success", None, (colour, shape)))
                 add_member(tar, f"{key}.jpg", jpeg_bytes(draw(colour, shape, image_size, rng)))
                 add_member(tar, f"{key}.txt", caption.encode())
                 add_member(
                     tar, f"{key}.json", json.dumps({"key": key, "caption": caption}).encode()
                 )
+        if with_table:
+            write_parquet(str(folder / shard_parquet(shard)), ShardRow, rows)
         sizes[path.name] = per_shard
         paths.append(path)
     (folder / SIZES_FILE).write_text(json.dumps(sizes))

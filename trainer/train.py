@@ -4,6 +4,9 @@ An optimizer step consumes `accum_freq` micro-batches of `batch_size` per rank; 
 `num_samples // (batch_size * world_size * accum_freq)` steps. Step, samples seen and the
 schedule are restored on resume, and the data stream is re-seeded with the resume step, so a
 resumed run continues mid-epoch with fresh draws rather than replaying the epoch's start.
+With `balance_t` (trainer.balance) each epoch is one pass over that epoch's balanced draw:
+its steps are the draw's size // samples per step, and the stream is reopened, filtered to the
+draw, at every epoch start (a resumed run reopens it mid-epoch on the same draw).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from schemas.results import MetricsRecord
+from trainer.balance import BalancePlan, EpochSteps, epoch_steps
 from trainer.checkpoint import CHECKPOINT_DIR, save_checkpoint
 from trainer.config import DataConfig, ModelConfig, TrainConfig
-from trainer.data import iter_captions, make_train_data
+from trainer.data import expand_spec, iter_captions, make_loader, make_train_data
 from trainer.distributed import DistEnv, all_reduce_sum, barrier
 from trainer.evaluate import retrieval, zeroshot
 from trainer.metrics import Meter, MetricsWriter
@@ -94,10 +98,22 @@ class Trainer:
         if cfg.torchcompile:
             model = torch.compile(model)
         self.ctx = StepContext(model, raw, optimizer, scaler, env.device, cfg.precision)
-        self.data = make_train_data(data_cfg, tokenizer, salt=self.step)
-        self.steps_per_epoch = max(1, self.data.steps_per_epoch // cfg.accum_freq)
-        self.total_steps = self.steps_per_epoch * cfg.epochs
         self.step_samples = data_cfg.batch_size * env.world_size * cfg.accum_freq
+        self.balance, self.data = None, None
+        if data_cfg.balance_t is not None:
+            self.balance = BalancePlan.build(
+                expand_spec(data_cfg.spec),
+                data_cfg.balance_t,
+                data_cfg.seed,
+                data_cfg.balance_counts,
+            )
+            self.epochs = epoch_steps(self.balance, cfg.epochs, self.step_samples)
+        else:
+            self.data = make_train_data(data_cfg, tokenizer, salt=self.step)
+            per_epoch = max(1, self.data.steps_per_epoch // cfg.accum_freq)
+            self.epochs = EpochSteps((per_epoch,) * cfg.epochs)
+        self.steps_per_epoch = self.epochs.steps[0]
+        self.total_steps = self.epochs.total
         self.skipped: Counter[str] = Counter()
         self.metrics = MetricsWriter(
             cfg.output,
@@ -114,6 +130,7 @@ class Trainer:
             "train": dataclasses.asdict(self.cfg),
             "world_size": self.env.world_size,
             "steps_per_epoch": self.steps_per_epoch,
+            "epoch_steps": list(self.epochs.steps) if self.balance else None,
             "total_steps": self.total_steps,
         }
 
@@ -141,8 +158,12 @@ class Trainer:
             if self.cfg.max_steps is None
             else min(self.total_steps, self.cfg.max_steps)
         )
-        it, meter, loss = iter(self.data.loader), Meter(), None
+        it, it_epoch, meter, loss = None, None, Meter(), None
         while self.step < last:
+            epoch = self.epochs.epoch_of(self.step)
+            if it is None or (self.balance is not None and epoch != it_epoch):
+                it = None  # the previous epoch's workers go before the next ones start
+                it, it_epoch = self._open_stream(epoch), epoch
             t0 = time.perf_counter()
             batches = self._next_batches(it)
             meter.data_time += time.perf_counter() - t0
@@ -161,6 +182,16 @@ class Trainer:
                 self.save()
         self.metrics.close()
 
+    def _open_stream(self, epoch: int):
+        """Batches for `epoch`: the one endless stream, or a balanced epoch's filtered one."""
+        if self.balance is None:
+            return iter(self.data.loader)
+        mask = self.balance.draw(epoch)
+        if self.env.is_main:
+            self.balance.write(self.cfg.output, epoch, mask)
+        keep = self.balance.keep_map(mask)
+        return iter(make_loader(self.data_cfg, self.tokenizer, salt=self.step, keep=keep))
+
     def _log(self, loss: torch.Tensor, lr: float, meter: Meter, evals: dict) -> None:
         skipped = torch.tensor(
             [loss.item(), float(sum(self.skipped.values()))], dtype=torch.float64
@@ -173,7 +204,7 @@ class Trainer:
         record = MetricsRecord(
             step=self.step,
             samples_seen=self.samples_seen,
-            epoch=(self.step - 1) // self.steps_per_epoch,
+            epoch=self.epochs.epoch_of(self.step - 1),
             loss=mean_loss,
             lr=lr,
             logit_scale=float(self.ctx.raw.logit_scale.exp().item()),
