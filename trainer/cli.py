@@ -19,9 +19,13 @@ from trainer.checkpoint import load_checkpoint, load_for_eval, resolve_resume
 from trainer.config import DataConfig, ModelConfig, TrainConfig, load_model_config
 from trainer.data import iter_captions
 from trainer.distributed import cleanup, init_distributed
+from trainer.embed import add_parser as add_embed_parser
+from trainer.embed import cmd_embed
 from trainer.evaluate import load_templates, read_lines, retrieval, zeroshot
 from trainer.export import add_parser as add_export_parser
 from trainer.export import cmd_export
+from trainer.score import add_parser as add_score_parser
+from trainer.score import cmd_score
 from trainer.tokenizer import train_tokenizer
 from trainer.train import Trainer, prepare_tokenizer
 
@@ -102,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--vocab-size", type=int, required=True)
     t.add_argument("--out", required=True)
     add_export_parser(sub)
+    add_embed_parser(sub, PRECISIONS)
+    add_score_parser(sub, PRECISIONS)
     return parser
 
 
@@ -215,6 +221,8 @@ COMMANDS = {
     "retrieval": cmd_retrieval,
     "tokenizer": cmd_tokenizer,
     "export": cmd_export,
+    "embed": cmd_embed,
+    "score": cmd_score,
 }
 
 
