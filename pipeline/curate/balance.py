@@ -1,6 +1,6 @@
 """Count and balance stage: matches per query over the whole input, then per-query sampling.
 
-`BalancePairs(mode, t, seed, folder)` (PTransform): batches (lists) of
+`BalancePairs(mode, t, seed, exchange)` (PTransform): batches (lists) of
 `(pair_id, candidate, queries)` in; returns `(manifest rows, rejects, stats)`: batches of
 manifest rows, tuples in `schemas.ManifestRow` field order; batches of `balanced_out` rejects;
 stats are partial counts (`counting`), with
@@ -8,13 +8,14 @@ stats are partial counts (`counting`), with
 it: partial counts are combined before the shuffle) and ("kept", query) per kept row.
 
 The decision needs the counts over the whole input (a side input), so the matched pairs must
-wait until every pair has been counted. They wait on disk, not in the runner (`spill`): the
+wait until every pair has been counted: the graph's exchange parks them (`exchange.park`).
+With spill files they wait on disk, not in the runner (`spill`): the
 stage that matches writes them to spill files under `folder/_spill/matched/` (`SpillFn`) and
 sends only the refs; the counting (and for `exact` the draws, through a lifted top-t combine:
 at most t draws per query per bundle) runs fused in that same stage, so the matched pairs
 themselves never cross a stage boundary. `BalanceFn` reads one spill file at a time and its
-rows go to the writers fused behind it. Without `spill` (runners with a shuffle service) the
-matched batches wait in the runner, as any PCollection does there.
+rows go to the writers fused behind it. With the shuffle exchange (runners with a shuffle
+service) the matched batches wait in the runner, packed, as any PCollection does there.
 
 Every draw is `draw(seed, query, pair_id)`, a keyed blake2b mapped to [0, 1): the same input
 and seed give the same manifest on any runner, worker count or bundle retry.
@@ -34,9 +35,8 @@ from collections import Counter
 
 import apache_beam as beam
 
-from pipeline.curate.counting import BATCH, STATS, CountingFn, in_window
-from pipeline.curate.read.elements import REJECT, reject
-from pipeline.curate.spill import SpillFn, read_segment, spill_folder
+from pipeline.curate.counting import BATCH, CountingFn, apply_stage, in_window
+from pipeline.curate.elements import Candidate
 from schemas.vocab import Reason
 
 _SCALE = float(1 << 64)
@@ -65,20 +65,22 @@ def keep_exact(seed: int, pid: str, queries, thresholds) -> bool:
     return False
 
 
-def manifest_row(pid: str, cand: tuple, queries: tuple) -> tuple:
+def manifest_row(pid: str, cand: Candidate, queries: tuple) -> tuple:
     url, text, source, page, input_file = cand
     return (pid, url, text, source, page, list(queries), input_file)
 
 
 class BalanceFn(CountingFn):
-    """A spill ref of matched pairs (or, not `spilled`, a batch of them) -> batches of manifest
+    """A parked item of matched pairs (`load` gives back their list) -> batches of manifest
     rows and of `balanced_out` rejects."""
 
-    def __init__(self, mode: str, t: int, seed: int, spilled: bool = True):
-        self.mode, self.t, self.seed, self.spilled = mode, t, seed, spilled
+    FLOW = "kept"
+
+    def __init__(self, mode: str, t: int, seed: int, load):
+        self.mode, self.t, self.seed, self.load = mode, t, seed, load
 
     def process(self, item, side):
-        matched = read_segment(item) if self.spilled else item  # a ref, or a batch itself
+        matched = self.load(item)
         for i in range(0, len(matched), BATCH):
             yield from self.decide(matched[i : i + BATCH], side)
 
@@ -96,11 +98,7 @@ class BalanceFn(CountingFn):
                     self.counts["kept", q] += 1
                 rows.append(manifest_row(pid, cand, queries))
             else:
-                rejects.append(
-                    self.count_reject(reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4]))
-                )
-        if rows:  # no zero counts: stats.json lists only what happened
-            self.counts["flow", "kept"] += len(rows)
+                rejects.append(self.drop(cand, Reason.BALANCED_OUT))
         return self.emit(rows, rejects)
 
 
@@ -131,20 +129,18 @@ class EntryCountsFn(beam.DoFn):
 class BalancePairs(beam.PTransform):
     """matched pairs -> (manifest rows, balanced_out rejects, stats incl. matches per query)."""
 
-    def __init__(self, mode: str, t: int, seed: int, folder: str, spill: bool = True):
+    def __init__(self, mode: str, t: int, seed: int, exchange):
         super().__init__()
-        self.mode, self.t, self.seed, self.spill = mode, t, seed, spill
-        self.folder = spill_folder(folder, "matched")
+        self.mode, self.t, self.seed, self.exchange = mode, t, seed, exchange
 
     def expand(self, matched):
-        waiting = matched  # until the counts are complete: on disk with `spill`
-        if self.spill:
-            waiting = matched | "Spill" >> beam.ParDo(SpillFn(self.folder))
+        waiting = self.exchange.park(matched)  # until the counts are complete
         counts = (
             matched
             | "Entries" >> beam.ParDo(EntryCountsFn())
             | "CountPerQuery" >> beam.CombinePerKey(sum)
         )
+        side = counts
         if self.mode == "exact":
             t = self.t
             side = (
@@ -154,11 +150,9 @@ class BalancePairs(beam.PTransform):
                 | "OverT" >> beam.Filter(lambda kv: len(kv[1]) >= t)
                 | "Threshold" >> beam.Map(lambda kv: (kv[0], max(kv[1])))
             )
-        else:
-            side = counts
-        out = waiting | "Balance" >> beam.ParDo(
-            BalanceFn(self.mode, self.t, self.seed, self.spill), beam.pvalue.AsDict(side)
-        ).with_outputs(REJECT, STATS, main="rows")
+        fn = BalanceFn(self.mode, self.t, self.seed, self.exchange.unpark)
+        rows, rejects, stats = apply_stage(
+            waiting, "Balance", fn, beam.pvalue.AsDict(side), main="rows"
+        )
         matches = counts | "MatchStats" >> beam.Map(lambda kv: (("match", kv[0]), kv[1]))
-        stats = (out[STATS], matches) | "BalanceStats" >> beam.Flatten()
-        return out.rows, out[REJECT], stats
+        return rows, rejects, (stats, matches) | "BalanceStats" >> beam.Flatten()

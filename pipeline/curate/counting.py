@@ -1,14 +1,21 @@
-"""Statistics as data: every stage's DoFn counts what it saw per bundle and outputs the partial
-counts (tagged `stats`) from `finish_bundle`: one element per (key, bundle), not per record, so
-counting costs no extra pass. The graph sums them (`CombinePerKey(sum)`) into stats.json.
+"""Statistics as data, and the outputs every curate stage shares.
+
+Every stage's DoFn counts what it saw per bundle and outputs the partial counts (tagged
+`stats`) from `finish_bundle`: one element per (key, bundle), not per record, so counting costs
+no extra pass. The graph sums them (`CombinePerKey(sum)`) into stats.json.
 
 Keys are tuples: ("flow", stage output), ("reject", stage, reason), ("lang", code),
-("match", query), ("kept", query), ("file", path, bytes, sha256).
+("match", query), ("kept", query), ("file", path, bytes, sha256). Only what happened is
+counted: no zero counts.
 
 Batches: between stages, candidates travel as lists of up to `BATCH` elements (a batch is one
 Beam element), so each DoFn hop and each runner round trip is paid per batch, not per
 candidate (Beam's Python SDK costs microseconds per element and hop). Rejects too: the
 `reject` output carries lists of reject tuples.
+
+`apply_stage` is the one place where a stage's DoFn is applied and its three outputs (main,
+`reject`, `stats`) are split: a runner whose multi-output ParDo hands every tag's elements to
+each consumer would tag the records there and filter them per tag.
 """
 
 from __future__ import annotations
@@ -19,12 +26,24 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline.curate.elements import REJECT, reject_candidate
+from schemas.vocab import Reason
+
 STATS = "stats"
 BATCH = 500
 
 
+def apply_stage(pcoll, label: str, fn: beam.DoFn, *side, main: str = "pairs") -> tuple:
+    """`pcoll | label >> ParDo(fn, *side)` -> (main output, rejects, stats)."""
+    out = pcoll | label >> beam.ParDo(fn, *side).with_outputs(REJECT, STATS, main=main)
+    return out[main], out[REJECT], out[STATS]
+
+
 class CountingFn(beam.DoFn):
-    """A DoFn with a per-bundle `self.counts` Counter, flushed to the `stats` output."""
+    """A DoFn with a per-bundle `self.counts` Counter, flushed to the `stats` output. `FLOW`
+    names the ("flow", ...) count of the elements it keeps (`emit`)."""
+
+    FLOW = ""
 
     def start_bundle(self):
         self.counts = Counter()
@@ -33,24 +52,23 @@ class CountingFn(beam.DoFn):
         for key, n in self.counts.items():
             yield beam.pvalue.TaggedOutput(STATS, WindowedValue((key, n), 0, [GlobalWindow()]))
 
-    def reject(self, row: tuple):
-        """Count a reject tuple and return its tagged output (one row)."""
-        self.counts["reject", row[2], row[3]] += 1
-        return beam.pvalue.TaggedOutput("reject", row)
-
     def count_reject(self, row: tuple) -> tuple:
         """Count a reject tuple and return it (for a batch of rejects)."""
         self.counts["reject", row[2], row[3]] += 1
         return row
 
-    @staticmethod
-    def emit(kept: list, rejects: list):
-        """The outputs of one processed batch: the kept list (main), the rejects list (tagged);
-        empty lists are not sent."""
+    def drop(self, cand, reason: Reason) -> tuple:
+        """The counted reject tuple of a candidate dropped for `reason`."""
+        return self.count_reject(reject_candidate(cand, reason))
+
+    def emit(self, kept: list, rejects: list):
+        """The outputs of one processed batch: the kept list (main, counted as `FLOW`), the
+        rejects list (tagged); empty lists are neither sent nor counted."""
         if kept:
+            self.counts["flow", self.FLOW] += len(kept)
             yield kept
         if rejects:
-            yield beam.pvalue.TaggedOutput("reject", rejects)
+            yield beam.pvalue.TaggedOutput(REJECT, rejects)
 
 
 def in_window(value):
@@ -61,9 +79,7 @@ def in_window(value):
 class BufferingFn(CountingFn):
     """A CountingFn for a stage that gets one element at a time (after a GroupByKey) but sends
     batches: `self.kept` and `self.rejects` buffer outputs, sent when `BATCH` long
-    (`flush_full`) and at the end of the bundle. `FLOW` names the ("flow", ...) count."""
-
-    FLOW = ""
+    (`flush_full`) and at the end of the bundle."""
 
     def start_bundle(self):
         super().start_bundle()
@@ -75,8 +91,6 @@ class BufferingFn(CountingFn):
         return ()
 
     def _flush(self):
-        if self.kept:  # no zero counts: stats.json lists only what happened
-            self.counts["flow", self.FLOW] += len(self.kept)
         out = list(self.emit(self.kept, self.rejects))
         self.kept, self.rejects = [], []
         return out

@@ -1,22 +1,24 @@
 """Exact dedup stage: one pair per (image url, text) over the whole input.
 
-`DedupPairs(input_bytes, folder)` (PTransform): batches (lists) of candidate tuples in; batches
+`DedupPairs(input_bytes, exchange)` (PTransform): batches (lists) of `Candidate`s in; batches
 of `(pair_id, candidate)` out, one per distinct (url, text), `pair_id =
 schemas.layout.pair_id(url, text)`. Grouped by a bucket of the pair id (`bucket_count` buckets
-from the input size), with one of two exchanges (`--exchange`; auto: spill on the local
-runners, shuffle elsewhere). Shuffle: each worker's candidates of a bucket go as one list
-through a GroupByKey (a shuffle service streams it; the local runner would hold it all).
-Spill: the candidates never cross a stage boundary themselves (`spill`): each
-worker buffers up to `flush_size` candidates and writes them to one spill file under
-`folder/_spill/dedup/`, one segment per bucket, and sends only `(path, offsets)` (8 bytes per
-bucket). Pick runs once per bucket (`Create(range(buckets))`), with the list of every spill
-file as a side input, and reads that bucket's segment of each file. (A GroupByKey of one
-`(bucket, ref)` per segment cost ~1.4 KB of runner memory per ref: ~150 MB at 2 GB of crawl.)
-Memory: the runner holds the file list (~4 KB per file at 2 GB of input); a worker holds one
-spill buffer, or one bucket's distinct pairs (bounded by `bucket_count`) plus one segment.
-The copy kept is the smallest by
-(input_file, page_url, text_source), so the choice does not depend on grouping order, runner or
-worker count. Every other copy is a `duplicate_pair` reject (batches, tagged `rejects`).
+from the input size) through the graph's exchange (`exchange`, `--exchange`):
+- shuffle: each worker's candidates of a bucket go as one packed list through a GroupByKey
+  (`ShuffleBucketFn`, `ShufflePickFn`; a shuffle service streams it, the local runner would
+  hold it all);
+- spill: the candidates never cross a stage boundary themselves (`spill`): each worker buffers
+  up to `flush_size` candidates and writes them to one spill file under `folder/_spill/dedup/`,
+  one segment per bucket, and sends only `(path, offsets)` (8 bytes per bucket, `BucketFn`).
+  Pick runs once per bucket (`Create(range(buckets))`), with the list of every spill file as a
+  side input, and reads that bucket's segment of each file (`PickFn`). (A GroupByKey of one
+  `(bucket, ref)` per segment cost ~1.4 KB of runner memory per ref: ~150 MB at 2 GB of
+  crawl.) Memory: the runner holds the file list (~4 KB per file at 2 GB of input); a worker
+  holds one spill buffer, or one bucket's distinct pairs (bounded by `bucket_count`) plus one
+  segment.
+The copy kept is the smallest by (input_file, page_url, text_source), so the choice does not
+depend on grouping order, runner or worker count. Every other copy is a `duplicate_pair`
+reject (batches, tagged `rejects`).
 
 URL-level policy: only exact (url, text) repeats are merged. The same image URL with different
 texts stays as separate pairs (as in CLIP's and MetaCLIP's pools: each alt text is its own
@@ -27,15 +29,15 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipeline.curate.counting import BATCH, STATS, BufferingFn, in_window
-from pipeline.curate.read.elements import REJECT, reject
-from pipeline.curate.spill import read_indexed, spill_folder, write_indexed
+from pipeline.curate.counting import BufferingFn, apply_stage, in_window
+from pipeline.curate.elements import Candidate, pack, unpack
+from pipeline.curate.spill import read_indexed, write_indexed
 from schemas.layout import pair_id
 from schemas.vocab import Reason
 
 
-def _order(cand: tuple) -> tuple:
-    return (cand[4], cand[3] or "", cand[2])
+def _order(cand: Candidate) -> tuple:
+    return (cand.input_file, cand.page_url or "", cand.text_source)
 
 
 BUCKET_BYTES = 4 << 20  # input bytes per dedup bucket: bounds the pairs one bucket holds
@@ -73,7 +75,7 @@ class BucketFn(beam.DoFn):
     def process(self, batch: list):
         buckets, buffer = self.buckets, self.buffer
         for cand in batch:
-            pid = pair_id(cand[0], cand[1])
+            pid = pair_id(cand.url, cand.text)
             buffer[int(pid[:8], 16) % buckets].append((pid, cand))
         self.size += len(batch)
         if self.size >= self.flush:
@@ -117,66 +119,41 @@ class PickFn(BufferingFn):
                     continue
                 if _order(cand) < _order(old):
                     best[pid], cand = cand, old
-                self.rejects.append(
-                    self.count_reject(reject(cand[0], cand[1], Reason.DUPLICATE_PAIR, cand[4]))
-                )
-                if len(self.rejects) >= BATCH:
-                    yield from self._flush()
-        for pid, cand in best.items():
-            self.kept.append((pid, cand))
-            if len(self.kept) >= BATCH:
-                yield from self._flush()
+                self.rejects.append(self.drop(cand, Reason.DUPLICATE_PAIR))
+                yield from self.flush_full()
+        for item in best.items():
+            self.kept.append(item)
+            yield from self.flush_full()
 
 
 class ShuffleBucketFn(BucketFn):
-    """The shuffle exchange: batches of candidates -> (bucket, [(pair_id, candidate), ...]),
-    each worker's candidates of a bucket sent as one list (up to `FLUSH` buffered), so the
-    GroupByKey pays per list, not per candidate."""
+    """The shuffle exchange: batches of candidates -> (bucket, packed [(pair_id, candidate),
+    ...]), each worker's candidates of a bucket sent as one list (up to `FLUSH` buffered), so
+    the GroupByKey pays per list, not per candidate (`elements.pack`)."""
 
     def __init__(self, buckets: int):
         super().__init__(buckets, folder="")
         self.flush = FLUSH
 
     def _flush(self) -> list:
-        return [(bucket, pairs) for bucket, pairs in enumerate(self._take()) if pairs]
+        return [(bucket, pack(pairs)) for bucket, pairs in enumerate(self._take()) if pairs]
 
 
 class ShufflePickFn(PickFn):
-    """(bucket, its lists from the GroupByKey) -> as `PickFn`."""
+    """(bucket, its packed lists from the GroupByKey) -> as `PickFn`."""
 
     def process(self, item):
-        yield from self.pick(item[1])
+        yield from self.pick(map(unpack, item[1]))
 
 
 class DedupPairs(beam.PTransform):
-    """candidates -> (batches of (pair_id, candidate) distinct by (url, text), rejects, stats).
+    """candidates -> (batches of (pair_id, candidate) distinct by (url, text), rejects, stats),
+    grouped through `exchange` (`pipeline.curate.exchange`)."""
 
-    `spill=True`: through spill files (constant memory on the local runner, whose shuffles
-    hold their input in memory); `spill=False`: a GroupByKey of per-worker bucket lists (a
-    runner with a shuffle service: Dataflow, Spark, Flink; spill files would cost there one
-    small read per file and bucket)."""
-
-    def __init__(self, input_bytes: int, folder: str, spill: bool = True):
+    def __init__(self, input_bytes: int, exchange):
         super().__init__()
-        self.buckets, self.folder = bucket_count(input_bytes), spill_folder(folder, "dedup")
-        self.spill = spill
+        self.buckets, self.exchange = bucket_count(input_bytes), exchange
 
     def expand(self, pairs):
-        if not self.spill:
-            out = (
-                pairs
-                | "PairId" >> beam.ParDo(ShuffleBucketFn(self.buckets))
-                | "GroupByBucket" >> beam.GroupByKey()
-                | "Pick" >> beam.ParDo(ShufflePickFn()).with_outputs(REJECT, STATS, main="pairs")
-            )
-            return out.pairs, out[REJECT], out[STATS]
-        files = pairs | "PairId" >> beam.ParDo(BucketFn(self.buckets, self.folder))
-        out = (
-            pairs.pipeline
-            | "Buckets" >> beam.Create(range(self.buckets))
-            | "Pick"
-            >> beam.ParDo(PickFn(), beam.pvalue.AsList(files)).with_outputs(
-                REJECT, STATS, main="pairs"
-            )
-        )
-        return out.pairs, out[REJECT], out[STATS]
+        items, pick, side = self.exchange.buckets(pairs, self.buckets)
+        return apply_stage(items, "Pick", pick, *side)

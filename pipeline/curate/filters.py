@@ -2,8 +2,7 @@
 
 Each check is a small pure function `text -> Reason | None` (datatrove's style); `check_text`
 runs them in order and returns the first reason. `FilterTexts` (PTransform): batches (lists) of
-candidate
-tuples in; batches of candidates with the normalized text out; batches of rejects (stage
+`Candidate`s in; batches of candidates with the normalized text out; batches of rejects (stage
 `filter`) tagged `rejects`.
 """
 
@@ -14,8 +13,8 @@ import re
 import apache_beam as beam
 import ftfy
 
-from pipeline.curate.counting import STATS, CountingFn
-from pipeline.curate.read.elements import REJECT, reject
+from pipeline.curate.counting import CountingFn, apply_stage
+from pipeline.curate.elements import as_candidate, reject
 from schemas.vocab import Reason
 
 IMAGE_EXTENSIONS = r"jpe?g|png|gif|webp|bmp|svg|tiff?|ico|avif|heic"
@@ -137,9 +136,7 @@ class FilterFn(CountingFn):
             if reason is not None:
                 rejects.append(self.count_reject(reject(url, text, reason, input_file)))
             else:
-                kept.append((url, text, source, page, input_file))
-        if kept:  # no zero counts: stats.json lists only what happened
-            self.counts["flow", "filtered"] += len(kept)
+                kept.append(as_candidate((url, text, source, page, input_file)))
         return self.emit(kept, rejects)
 
 
@@ -151,7 +148,4 @@ class FilterTexts(beam.PTransform):
         self.min_len, self.max_len = min_len, max_len
 
     def expand(self, pairs):
-        out = pairs | "Filter" >> beam.ParDo(FilterFn(self.min_len, self.max_len)).with_outputs(
-            REJECT, STATS, main="pairs"
-        )
-        return out.pairs, out[REJECT], out[STATS]
+        return apply_stage(pairs, "Filter", FilterFn(self.min_len, self.max_len))

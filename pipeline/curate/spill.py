@@ -12,7 +12,8 @@ write and read of the data through the temporary folder; it is the price of cons
 on the local runner.
 
 Layout: `<folder>/_spill/<kind>/<uuid>.pkl`, `folder` the job's temporary output folder (any
-filesystem Beam knows). A file is a run of pickled lists (one segment per list). Each attempt
+filesystem Beam knows). A file is a run of encoded lists (one segment per list, `elements.pack`:
+candidates column-wise, anything else pickled). Each attempt
 of a bundle writes new files under fresh names; the files of a failed or retried attempt are
 never referenced (Beam drops that attempt's outputs) and go when the folder is discarded
 (`cli`: before the output folder is moved into place; a killed run's whole temporary folder is
@@ -25,7 +26,6 @@ Element types: `SpillFn` lists (batches) in -> refs out; `LoadFn` refs in -> lis
 
 from __future__ import annotations
 
-import pickle
 import uuid
 from array import array
 
@@ -33,6 +33,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.curate.counting import BATCH, in_window
+from pipeline.curate.elements import pack, unpack
 
 SPILL_DIR = "_spill"
 SPILL_ROWS = 20_000  # elements a SpillFn buffers before writing a file: bounds its memory
@@ -49,7 +50,7 @@ def write_segments(folder: str, groups) -> list[tuple]:
     out, offset = [], 0
     with FileSystems.create(path) as f:
         for key, values in groups:
-            data = pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
+            data = pack(values)
             f.write(data)
             out.append((key, (path, offset, len(data))))
             offset += len(data)
@@ -66,7 +67,7 @@ def write_indexed(folder: str, lists: list[list]) -> tuple[str, bytes]:
     with FileSystems.create(path) as f:
         for values in lists:
             if values:
-                data = pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
+                data = pack(values)
                 f.write(data)
                 offsets.append(offsets[-1] + len(data))
             else:
@@ -89,7 +90,7 @@ def read_segment(ref: tuple) -> list:
         data = f.read(length)
     if len(data) != length:
         raise OSError(f"spill file {path} ends before {offset + length} bytes")
-    return pickle.loads(data)
+    return unpack(data)
 
 
 class SpillFn(beam.DoFn):

@@ -1,14 +1,14 @@
 """Read stage: input files -> candidate pairs, read rejects and per-file facts.
 
-`ReadCandidates(files, opts, reshuffle, folder, spill)` is a PTransform over the pipeline root.
+`ReadCandidates(files, opts, reshuffle, exchange)` is a PTransform over the pipeline root.
 Output: a tuple `(pairs, rejects, files)`:
-- pairs: lists of up to `counting.BATCH` candidate tuples (`elements` module), reshuffled
+- pairs: lists of up to `counting.BATCH` `Candidate`s (`elements` module), reshuffled
   after reading when `reshuffle` (gzip
   files are not splittable: one file is read by one worker; the Reshuffle spreads its pairs over
   all workers. With many files per worker the files already spread the work, and the dedup
   GroupByKey redistributes everything after language id, so `--reshuffle auto` skips it).
-  With `spill` the Reshuffle moves spill refs, not candidates (files under
-  `folder/_spill/read/`), so the local runner does not hold the candidates between stages;
+  The Reshuffle goes through the graph's exchange (`exchange.spread`): with spill files it
+  moves spill refs, not candidates, so the local runner does not hold them between stages;
 - rejects: lists of reject tuples (stage `read`), including `unreadable_file` /
   `truncated_file` rows that
   name a file that could not be read to its end (or `BadFileError` under `--fail-on-bad-file`);
@@ -24,10 +24,9 @@ import time
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.curate.counting import BATCH, STATS, CountingFn
-from pipeline.curate.read.elements import FILE, PAIR, REJECT
+from pipeline.curate.counting import BATCH, CountingFn, apply_stage
+from pipeline.curate.elements import FILE, PAIR
 from pipeline.curate.read.files import BadFileError, detect_format, read_file
-from pipeline.curate.spill import LoadFn, SpillFn, spill_folder
 
 __all__ = ["BadFileError", "ReadCandidates", "ReadFileFn", "detect_format", "expand_inputs"]
 log = logging.getLogger("pipeline.curate")
@@ -50,6 +49,8 @@ def expand_inputs(specs: list[str] | tuple[str, ...]) -> list[tuple[str, int]]:
 class ReadFileFn(CountingFn):
     """path -> candidates; tagged `reject` and `stats` outputs (see the package doc)."""
 
+    FLOW = "read"
+
     def __init__(self, opts):
         self.opts = opts
 
@@ -61,22 +62,20 @@ class ReadFileFn(CountingFn):
                 pairs += 1
                 batch.append(value)
                 if len(batch) >= BATCH:
-                    self.counts["flow", "read"] += len(batch)
-                    yield batch
+                    yield from self.emit(batch, [])
                     batch = []
                 if pairs % PROGRESS_EVERY == 0:
                     log.info("reading %s: %d candidates so far", path, pairs)
             elif kind == FILE:
                 self.counts["file", *value] = 1
             else:
-                if value[0] is None and value[1] and value[4] == path:
-                    log.warning("%s: %s (%s)", path, value[3], value[1])
+                url, detail, _, reason, rejected = value
+                if url is None and detail and rejected == path:  # the file itself failed
+                    log.warning("%s: %s (%s)", path, reason, detail)
                 rejects.append(self.count_reject(value))
                 if len(rejects) >= BATCH:
                     yield from self.emit([], rejects)
                     rejects = []
-        if batch:  # no zero counts: stats.json lists only what happened
-            self.counts["flow", "read"] += len(batch)
         yield from self.emit(batch, rejects)
         log.info("read %s: %d candidates in %.1fs", path, pairs, time.monotonic() - start)
 
@@ -84,25 +83,14 @@ class ReadFileFn(CountingFn):
 class ReadCandidates(beam.PTransform):
     """Root -> (pairs, rejects, stats) over the given input paths (see the package doc)."""
 
-    def __init__(self, paths: list[str], opts, reshuffle: bool, folder: str, spill: bool = True):
+    def __init__(self, paths: list[str], opts, reshuffle: bool, exchange):
         super().__init__()
         self.paths, self.opts, self.reshuffle = list(paths), opts, reshuffle
-        self.folder, self.spill = spill_folder(folder, "read"), spill
+        self.exchange = exchange
 
     def expand(self, root):
-        read = (
-            root
-            | "Files" >> beam.Create(self.paths)
-            | "ReadFile" >> beam.ParDo(ReadFileFn(self.opts)).with_outputs(REJECT, STATS, main=PAIR)
-        )
-        pairs = read[PAIR]
-        if self.reshuffle and not self.spill:
-            pairs = pairs | "Reshuffle" >> beam.Reshuffle()
-        elif self.reshuffle:
-            pairs = (
-                pairs
-                | "Spill" >> beam.ParDo(SpillFn(self.folder))
-                | "Reshuffle" >> beam.Reshuffle()
-                | "Load" >> beam.ParDo(LoadFn())
-            )
-        return pairs, read[REJECT], read[STATS]
+        files = root | "Files" >> beam.Create(self.paths)
+        pairs, rejects, stats = apply_stage(files, "ReadFile", ReadFileFn(self.opts), main=PAIR)
+        if self.reshuffle:
+            pairs = self.exchange.spread(pairs)
+        return pairs, rejects, stats

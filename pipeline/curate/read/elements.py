@@ -1,28 +1,13 @@
-"""The element types of the curate pipeline, as plain tuples (Beam's fast coder encodes them).
+"""The readers' names for the element types (`pipeline.curate.elements`, where they live so
+that the stage glue can use them without importing the read stage)."""
 
-- candidate: `(url, text, text_source, page_url, input_file)` — `schemas.CandidatePair`'s
-  fields in order.
-- reject: `(url, text, stage, reason, input_file)` — `schemas.RejectRow`'s fields in order.
-  Long values are cut (`MAX_REJECT_CHARS`) so a 5 MB alt text or a `data:` URL does not bloat
-  `rejects/`.
-
-Readers yield `(PAIR, candidate)`, `(REJECT, reject)` or `(FILE, (path, size, sha256))`.
-"""
-
-from __future__ import annotations
-
-from schemas.vocab import REASON_STAGE, Reason
-
-PAIR, REJECT, FILE = "pair", "reject", "file"
-MAX_REJECT_CHARS = 2000
-
-
-def _cut(value: str | None) -> str | None:
-    if value is not None and len(value) > MAX_REJECT_CHARS:
-        return value[:MAX_REJECT_CHARS]
-    return value
-
-
-def reject(url: str | None, text: str | None, reason: Reason, input_file: str) -> tuple:
-    """A reject tuple; the stage is the one `REASON_STAGE` assigns to `reason`."""
-    return (_cut(url), _cut(text), str(REASON_STAGE[reason]), str(reason), input_file)
+from pipeline.curate.elements import (  # noqa: F401
+    FILE,
+    MAX_REJECT_CHARS,
+    PAIR,
+    REJECT,
+    Candidate,
+    as_candidate,
+    reject,
+    reject_candidate,
+)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
-from pipeline.curate.read.elements import PAIR, REJECT, reject
+from pipeline.curate.read.elements import PAIR, REJECT, as_candidate, reject
 from schemas.vocab import Reason, TextSource
 
 HTTP_SCHEMES = ("http", "https")
@@ -21,6 +21,7 @@ _ABSOLUTE = ("http://", "https://")
 _UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f\[\]]")
 # The WHATWG URL parser drops every ASCII tab and newline anywhere in a URL (so do browsers).
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
+ALT, TITLE = str(TextSource.ALT), str(TextSource.TITLE)
 
 
 def _plain_host(url: str) -> bool:
@@ -78,9 +79,9 @@ def page_candidates(
         if reason is not None:
             yield REJECT, reject(url, alt, reason, input_file)
             continue
-        yield PAIR, (url, alt or "", str(TextSource.ALT), page_url, input_file)
+        yield PAIR, as_candidate((url, alt or "", ALT, page_url, input_file))
         if title and title.strip():
-            yield PAIR, (url, title, str(TextSource.TITLE), page_url, input_file)
+            yield PAIR, as_candidate((url, title, TITLE, page_url, input_file))
     if seen > max_images:
         yield (
             REJECT,

@@ -1,10 +1,10 @@
 """URL + caption tables (parquet, jsonl[.gz], csv, tsv) -> candidate pairs (`text_source` caption).
 
 Contract of `read_table(data, fmt, input_file, url_col, caption_col)`: `data` is the whole file's
-bytes (decompressed). Yields `(PAIR, (url, caption, "caption", None, input_file))` per row with
-an http(s) URL; rejects: `missing_column` (once, for a file lacking either column: nothing else
-is read from it), `bad_record` (a jsonl line that is not a JSON object, a csv row of the wrong
-width), `bad_url` / `unsupported_scheme` (per row).
+bytes (decompressed). Yields `(PAIR, Candidate(url, caption, "caption", None, input_file))` per
+row with an http(s) URL; rejects: `missing_column` (once, for a file lacking either column:
+nothing else is read from it), `bad_record` (a jsonl line that is not a JSON object, a csv row
+of the wrong width), `bad_url` / `unsupported_scheme` (per row).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pyarrow.parquet as pq
 
-from pipeline.curate.read.elements import PAIR, REJECT, reject
+from pipeline.curate.read.elements import PAIR, REJECT, as_candidate, reject
 from pipeline.curate.read.images import resolve
 from schemas.vocab import Reason, TextSource
 
@@ -48,7 +48,7 @@ def _row(url, caption, input_file: str) -> Iterator[tuple]:
     if reason is not None:
         yield REJECT, reject(resolved, caption, reason, input_file)
     else:
-        yield PAIR, (resolved, caption, CAPTION, None, input_file)
+        yield PAIR, as_candidate((resolved, caption, CAPTION, None, input_file))
 
 
 def _parquet_rows(data: bytes, fmt: str, url_col: str, caption_col: str):

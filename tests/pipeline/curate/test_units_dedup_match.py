@@ -7,13 +7,14 @@ import pickle
 
 from pipeline.curate import match as match_module
 from pipeline.curate.dedup import FLUSH, BucketFn, PickFn, bucket_count, flush_size
+from pipeline.curate.elements import Candidate
 from pipeline.curate.match import MatchFn
 from pipeline.curate.spill import read_indexed, write_indexed
 from schemas.layout import pair_id
 
 
 def _cand(input_file, page):
-    return ("http://img1.test/a.jpg", "two red circles", "alt", page, input_file)
+    return Candidate("http://img1.test/a.jpg", "two red circles", "alt", page, input_file)
 
 
 def test_pick_keeps_the_smallest_copy_whatever_the_order(tmp_path):
@@ -46,7 +47,7 @@ def test_bucket_fn_spills_candidates_by_pair_id_bucket(tmp_path):
     fn = BucketFn(bucket_count(0), str(tmp_path))
     fn.start_bundle()
     cands = [_cand("a", f"http://p/{i}") for i in range(3)] + [
-        ("http://img1.test/b.jpg", "x", "alt", None, "a")
+        Candidate("http://img1.test/b.jpg", "x", "alt", None, "a")
     ]
     assert list(fn.process(cands)) == []  # buffered until FLUSH or the end of the bundle
     assert list(tmp_path.iterdir()) == []
@@ -75,8 +76,8 @@ def test_match_builds_the_matcher_once_per_process(tmp_path):
         list(
             fn.process(
                 [
-                    ("p1", ("u", "two red circles", "alt", None, "f")),
-                    ("p2", ("u", "a hot dogs stand", "alt", None, "f")),
+                    ("p1", Candidate("u", "two red circles", "alt", None, "f")),
+                    ("p2", Candidate("u", "a hot dogs stand", "alt", None, "f")),
                 ]
             )
         )
@@ -112,7 +113,9 @@ def test_match_calls_the_matcher_per_match_texts_and_sends_batches_of_batch(tmp_
     inner = fn.match_batch
     fn.match_batch = lambda texts: calls.append(len(texts)) or inner(texts)
     fn.start_bundle()
-    pairs = [(f"p{i}", ("u", "red" if i % 3 else "blue", "alt", None, "f")) for i in range(2600)]
+    pairs = [
+        (f"p{i}", Candidate("u", "red" if i % 3 else "blue", "alt", None, "f")) for i in range(2600)
+    ]
     sent = []
     for i in range(0, 2600, 500):
         sent += [_unwrap(o) for o in fn.process(pairs[i : i + 500])]

@@ -42,3 +42,23 @@ def test_spill_fn_writes_a_file_per_buffer_and_load_fn_sends_batches(tmp_path):
     batches = [b for ref in refs for b in LoadFn().process(ref)]
     assert max(len(b) for b in batches) == BATCH
     assert [x for b in batches for x in b] == list(range(2500))
+
+
+def test_pack_keeps_candidates_their_type_and_other_lists_as_they_are():
+    from pipeline.curate.elements import Candidate, pack, unpack
+
+    cands = [Candidate(f"http://h/{i}.jpg", "t\udcff", "alt", None, "f") for i in range(3)]
+    for rows in (
+        cands,
+        [("p", c) for c in cands],
+        [("p", c, ("red",)) for c in cands],
+        [("p", c) for c in cands] + [("p", tuple(cands[0]))],  # not one shape: pickled whole
+        [1, "x", None],
+        [],
+    ):
+        back = unpack(pack(rows))
+        assert back == rows
+        types = [type(v) for row in back if isinstance(row, tuple) for v in (row, *row)]
+        assert types.count(Candidate) == sum(
+            type(v) is Candidate for row in rows if isinstance(row, tuple) for v in (row, *row)
+        )

@@ -1,0 +1,102 @@
+"""The element types of the curate pipeline and their compact encoding.
+
+- candidate: `Candidate(url, text, text_source, page_url, input_file)`, a NamedTuple with
+  `schemas.CandidatePair`'s fields in order (a tuple: it sorts, hashes and compares as one).
+- reject: `(url, text, stage, reason, input_file)` — `schemas.RejectRow`'s fields in order.
+  Long values are cut (`MAX_REJECT_CHARS`) so a 5 MB alt text or a `data:` URL does not bloat
+  `rejects/`.
+
+Readers yield `(PAIR, candidate)`, `(REJECT, reject)` or `(FILE, (path, size, sha256))`.
+
+Encoding (`pack`/`unpack`): what crosses a runner boundary or goes to a spill file is a list
+of rows. A list of candidates, or of tuples holding a candidate at one position (`(pair_id,
+candidate)`, `(pair_id, candidate, queries)`), is pickled column-wise: the candidates' fields as
+five tuples of plain values, rebuilt with `tuple.__new__` (C calls only). Pickling the
+candidates themselves would call a Python method per candidate (~0.6 us against ~0.1 for plain
+tuples; Beam's FastPrimitivesCoder falls back to pickling each named tuple alone: ~1.8 us and
+~190 bytes); column-wise it costs what plain tuples cost (bench/RESULTS.md, `curate glue`). Any
+other list is pickled as is.
+"""
+
+from __future__ import annotations
+
+import pickle
+from functools import partial
+from operator import itemgetter
+from typing import NamedTuple
+
+from schemas.vocab import REASON_STAGE, Reason
+
+PAIR, REJECT, FILE = "pair", "reject", "file"
+MAX_REJECT_CHARS = 2000
+
+
+class Candidate(NamedTuple):
+    """One (image url, text) pair as read from a page or a table (see the module doc)."""
+
+    url: str
+    text: str
+    text_source: str
+    page_url: str | None
+    input_file: str
+
+
+def _cut(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_REJECT_CHARS:
+        return value[:MAX_REJECT_CHARS]
+    return value
+
+
+def reject(url: str | None, text: str | None, reason: Reason, input_file: str) -> tuple:
+    """A reject tuple; the stage is the one `REASON_STAGE` assigns to `reason`."""
+    return (_cut(url), _cut(text), str(REASON_STAGE[reason]), str(reason), input_file)
+
+
+def reject_candidate(cand: Candidate, reason: Reason) -> tuple:
+    """The reject tuple of a candidate dropped for `reason`."""
+    return reject(cand.url, cand.text, reason, cand.input_file)
+
+
+# (url, text, text_source, page_url, input_file) -> Candidate without the named tuple's
+# Python-level __new__ (C calls only: ~5x faster; the readers build one per candidate)
+as_candidate = partial(tuple.__new__, Candidate)
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+_WHOLE = -1  # `pack`'s marker: the rows are candidates themselves
+_PLAIN = -2  # ... rows of any other shape, pickled as they are
+
+
+def _candidate_position(rows: list) -> int:
+    """`_WHOLE` if every row is a candidate; else the position of the candidate in every row
+    (tuples of one length); else `_PLAIN`."""
+    types = set(map(type, rows))
+    if types == {Candidate}:
+        return _WHOLE
+    if types != {tuple} or len(set(map(len, rows))) != 1:
+        return _PLAIN
+    for at, value in enumerate(rows[0]):
+        if type(value) is Candidate and set(map(type, map(itemgetter(at), rows))) == {Candidate}:
+            return at
+    return _PLAIN
+
+
+def pack(rows: list) -> bytes:
+    """A list of rows -> bytes (see the module doc); `unpack` returns an equal list."""
+    at = _candidate_position(rows) if rows else _PLAIN
+    if at == _PLAIN:
+        return pickle.dumps((at, rows), protocol=_PROTOCOL)
+    if at == _WHOLE:
+        return pickle.dumps((at, tuple(zip(*rows))), protocol=_PROTOCOL)
+    columns = list(zip(*rows))
+    columns[at] = tuple(zip(*columns[at]))
+    return pickle.dumps((at, columns), protocol=_PROTOCOL)
+
+
+def unpack(data: bytes) -> list:
+    """The list `pack` encoded."""
+    at, payload = pickle.loads(data)
+    if at == _PLAIN:
+        return payload
+    if at == _WHOLE:
+        return list(map(as_candidate, zip(*payload)))
+    payload[at] = map(as_candidate, zip(*payload[at]))
+    return list(zip(*payload))
