@@ -1,9 +1,11 @@
-"""Fixtures shared by every test folder: a local S3-protocol server (moto, 127.0.0.1)."""
+"""Fixtures shared by every test folder: a local S3-protocol server (moto, 127.0.0.1) and a
+real 2-worker dask.distributed cluster (127.0.0.1)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.dask_cluster import start_cluster
 from tests.storage.s3server import S3Server
 
 
@@ -21,3 +23,13 @@ def s3(s3_server):
 
     `server.beam_args()` are the flags a command needs, `server.env()` the AWS environment."""
     return s3_server, s3_server.new_bucket()
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory):
+    """A running scheduler + 2 workers on 127.0.0.1; yields the `DaskCluster`."""
+    cluster = start_cluster(str(tmp_path_factory.mktemp("dask")), workers=2)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

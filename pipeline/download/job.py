@@ -1,12 +1,11 @@
-"""A whole download job: clean up, run the Beam shard pass, dedup, write the job files.
+"""A whole download job: clean up, run the Beam job (shards + dedup), write the job files.
 
 `execute(cfg, inputs, beam_args, flags) -> dict` (the job's stats). Steps:
 1. remove temporary files a killed run left behind; list shards already complete;
-2. Beam: download every shard not complete (`transforms.DownloadShards`);
-3. dedup: plan from all hash sidecars, rewrite affected shards (`dedup`, `shardio`);
-4. `shards/sizes.json`, `stats.json`, `run.json` (each atomically), then `report.html`.
-Steps 3-4 read only small files (hashes, stats) and run in the launcher; at web scale
-the dedup plan would become a banded GroupByKey (see DESIGN.md notes in README).
+2. Beam (`graph.build`): download every shard not complete, then dedup over every
+   shard's hash sidecar and rewrite the shards it touches, all on the workers;
+3. `shards/sizes.json`, `stats.json`, `run.json` (each atomically), then `report.html`.
+Step 3 reads only small files (per-shard stats, the job's dedup summary) in the launcher.
 """
 
 from __future__ import annotations
@@ -17,59 +16,44 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+import uuid
 
 from pipeline.download import dedup, shardio
 from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig, shard_config
-from pipeline.download.stats import after_dedup, job_stats
+from pipeline.download.stats import job_stats
 from schemas import layout
-from schemas.vocab import Status
 
 
 def _write_json(path: str, data) -> None:
     layout.write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True))
 
 
-def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], skip: set[int], beam_args) -> None:
+def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam_args) -> dict:
+    """Run the download + dedup job; the dedup summary as `stats.json` reports it."""
     import apache_beam as beam
 
     from pipeline.beam_options import pipeline_options
-    from pipeline.download.transforms import DownloadShards
+    from pipeline.download.graph import SUMMARY_KEYS, build
+    from runtime.engines import close, dask_defaults
 
-    with beam.Pipeline(options=pipeline_options(beam_args)) as p:
-        _ = p | "Inputs" >> beam.Create(inputs) | DownloadShards(cfg, frozenset(skip))
-
-
-def apply_dedup(cfg: DownloadConfig, sids: list[int]) -> dict:
-    """Plan dedup over every shard's sidecar and rewrite the shards it touches; summary."""
-    owner, entries = {}, []
-    for sid in sids:
-        for e in shardio.read_hashes(cfg.output, sid):
-            owner[e["key"]] = sid
-            entries.append(e)
     exclude = dedup.exclude_hashes(cfg.exclude_images) if cfg.exclude_images else []
-    removals = dedup.plan(entries, cfg.near_dup_hamming, exclude)
-    per_shard: dict[int, dict] = {}
-    for key, decision in removals.items():
-        per_shard.setdefault(owner[key], {})[key] = decision
-    with ThreadPoolExecutor(4) as pool:
-        rewritten = sum(pool.map(
-            lambda item: shardio.rewrite_shard(cfg.output, item[0], item[1], after_dedup),
-            sorted(per_shard.items()),
-        ))  # fmt: skip
-    reasons = [msg.split(":", 1)[0] for _, msg in removals.values()]
-    return {
-        "near_dup_hamming": cfg.near_dup_hamming,
-        "hashed": len(entries),
-        "exact_duplicate": reasons.count("exact_duplicate"),
-        "near_duplicate": reasons.count("near_duplicate"),
-        "excluded": sum(1 for s, _ in removals.values() if s == Status.EXCLUDED),
-        "groups": len({msg.rsplit(" ", 1)[-1] for s, msg in removals.values()
-                       if s == Status.DUPLICATE}),
-        "exclude_images": len(exclude),
-        "shards_rewritten_this_run": rewritten,
-    }  # fmt: skip
+    summary_path = os.path.join(cfg.output, shardio.HASHES_DIR, f"summary-{uuid.uuid4().hex}.json")
+    p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
+    build(p, cfg, inputs, done, exclude, summary_path)
+    result = p.run()
+    try:
+        result.wait_until_finish()
+    finally:
+        close(result)
+    try:
+        with open(summary_path, encoding="utf-8") as f:
+            counts = json.load(f)
+        os.remove(summary_path)
+    except FileNotFoundError as e:
+        raise RuntimeError(f"the job wrote no dedup summary ({summary_path})") from e
+    return {"near_dup_hamming": cfg.near_dup_hamming, "exclude_images": len(exclude),
+            **{k: counts.get(k, 0) for k in SUMMARY_KEYS}}  # fmt: skip
 
 
 def _versions() -> dict:
@@ -107,12 +91,10 @@ def execute(cfg: DownloadConfig, inputs: list[InputFile], beam_args: list[str], 
     sids = list(range(math.ceil(total / cfg.shard_size)))
     done = {s for s in sids if shardio.is_complete(cfg.output, s)}
     _check_resumable(cfg, done)
-    if len(done) < len(sids):
-        _run_beam(cfg, inputs, done, beam_args)
+    summary = _run_beam(cfg, inputs, done, beam_args)
     missing = [s for s in sids if not shardio.is_complete(cfg.output, s)]
     if missing:
         raise RuntimeError(f"shards not written: {missing[:10]}")
-    summary = apply_dedup(cfg, sids)
     shard_stats = [shardio.read_stats(cfg.output, s) for s in sids]
     new_rows = sum(s["count"] for sid, s in zip(sids, shard_stats) if sid not in done)
     stats = job_stats(shard_stats, summary, time.time() - started, new_rows)

@@ -14,6 +14,7 @@ import apache_beam as beam
 from pipeline.download import shardio
 from pipeline.download.manifest import InputFile, read_rows
 from pipeline.download.options import DownloadConfig
+from runtime.engines import widen
 
 
 def keyed_rows(f: InputFile, shard_size: int, skip: frozenset[int]):
@@ -60,9 +61,9 @@ class DownloadShards(beam.PTransform):
 
     def expand(self, files):
         size, skip = self.cfg.shard_size, self.skip
+        keyed = files | "KeyByShard" >> beam.FlatMap(keyed_rows, size, skip)
         return (
-            files
-            | "KeyByShard" >> beam.FlatMap(keyed_rows, size, skip)
+            widen(keyed, "SpreadShards")
             | "GroupByShard" >> beam.GroupByKey()
             | "DownloadShard" >> beam.ParDo(DownloadShardFn(self.cfg))
         )

@@ -1,0 +1,169 @@
+"""What a graph needs so that it runs the same on every engine, Beam's Dask runner included.
+
+Beam 2.77's Dask runner translates only Create, ParDo, GroupByKey and Flatten, and has
+traps our graphs work around here, once:
+
+- a multi-output ParDo hands every consumer every tag's elements, untagged:
+  `with_outputs` runs the DoFn so that it emits `(tag, value)` records and gives each
+  tag its own filter (on other runners it is Beam's own `.with_outputs`);
+- only the last-applied transform is computed: `finish(pcolls)` makes every sink's
+  output feed one final transform (elsewhere it does nothing);
+- a `Create` of fewer than 128 elements is one partition, and GroupByKey keeps the
+  partition count, so one worker would do everything: `dask_defaults` sets
+  `--dask_npartitions` to the cluster's worker threads unless the user chose, and
+  `widen(pcoll)` spreads a few-partition PCollection before its GroupByKey;
+- side inputs are recomputed per partition: whatever feeds one must be free of side
+  effects (a rule for graph authors; nothing here can check it);
+- `Reshuffle` and `Read` are no-ops and combiners are not lifted (a combine is a
+  GroupByKey then the combine of each group).
+
+`close(result)` disconnects the launcher's Dask client once a job finished.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import StandardOptions
+
+DASK_RUNNER_CLASS = "apache_beam.runners.dask.dask_runner.DaskRunner"
+
+
+def runner_is_dask(runner: str | None) -> bool:
+    return bool(runner) and str(runner).rsplit(".", 1)[-1] == "DaskRunner"
+
+
+def is_dask(pipeline: beam.Pipeline) -> bool:
+    """Whether `pipeline` will run on Beam's Dask runner."""
+    runner = pipeline._options.view_as(StandardOptions).runner
+    if not isinstance(runner, str):
+        runner = type(pipeline.runner).__name__
+    return runner_is_dask(runner)
+
+
+class _TagRecordsFn(beam.DoFn):
+    """Runs `fn` and emits every output as `(tag, value)`; the main output's tag is `main`."""
+
+    def __init__(self, fn: beam.DoFn, main: str):
+        self.fn, self.main = fn, main
+
+    def setup(self):
+        self.fn.setup()
+
+    def start_bundle(self):
+        self.fn.start_bundle()
+
+    def _tagged(self, outputs):
+        for out in outputs or ():
+            if isinstance(out, beam.pvalue.TaggedOutput):
+                yield out.tag, out.value
+            else:
+                yield self.main, out
+
+    def process(self, element, *args, **kwargs):
+        yield from self._tagged(self.fn.process(element, *args, **kwargs))
+
+    def finish_bundle(self):
+        for tag, value in self._tagged(self.fn.finish_bundle()):
+            yield (
+                beam.utils.windowed_value.WindowedValue(
+                    (tag, value.value), value.timestamp, value.windows
+                )
+                if isinstance(value, beam.utils.windowed_value.WindowedValue)
+                else (tag, value)
+            )
+
+    def teardown(self):
+        self.fn.teardown()
+
+
+def _select(record, tag):
+    if record[0] == tag:
+        yield record[1]
+
+
+def with_outputs(pcoll, label: str, fn: beam.DoFn, main: str, tags: list[str], *args, **kwargs
+                 ) -> dict[str, beam.PCollection]:  # fmt: skip
+    """`pcoll | label >> ParDo(fn, *args, **kwargs).with_outputs(*tags, main=main)` as a
+    dict {tag: PCollection} (main included) that every engine computes correctly."""
+    if not is_dask(pcoll.pipeline):
+        result = pcoll | label >> beam.ParDo(fn, *args, **kwargs).with_outputs(*tags, main=main)
+        return {tag: result[tag] for tag in [main, *tags]}
+    records = pcoll | label >> beam.ParDo(_TagRecordsFn(fn, main), *args, **kwargs)
+    return {tag: records | f"{label}.{tag}" >> beam.FlatMap(_select, tag) for tag in [main, *tags]}
+
+
+def _drop(_element):
+    return ()
+
+
+def partitions(pipeline: beam.Pipeline) -> int:
+    """The `--dask_npartitions` the job runs with (1 when unset or not on Dask)."""
+    if not is_dask(pipeline):
+        return 1
+    from apache_beam.runners.dask.dask_runner import DaskOptions
+
+    return int(pipeline._options.view_as(DaskOptions).npartitions or 1)
+
+
+def widen(pcoll: beam.PCollection, label: str) -> beam.PCollection:
+    """`pcoll`, spread over the job's partitions before a GroupByKey (identity elsewhere).
+
+    Dask's GroupByKey keeps its input's partition count, so the groups of a PCollection
+    that came from a few files (one partition each) would all land on one worker. Adding
+    empty partitions (a Create of `--dask_npartitions` elements that emits nothing) lets
+    the shuffle spread the groups over all of them.
+    """
+    n = partitions(pcoll.pipeline)
+    if n <= 1:
+        return pcoll
+    empty = (
+        pcoll.pipeline
+        | f"{label}.Slots" >> beam.Create([None] * n)
+        | f"{label}.Empty" >> beam.FlatMap(_drop)
+    )
+    return (pcoll, empty) | f"{label}.Widen" >> beam.Flatten()
+
+
+def finish(pcolls: list[beam.PCollection], label: str = "Finish") -> None:
+    """Make every PCollection in `pcolls` (the sinks' outputs) part of what the engine
+    computes. On Dask they feed one last transform; elsewhere nothing is added."""
+    if not pcolls or not is_dask(pcolls[0].pipeline):
+        return
+    _ = pcolls | f"{label}.Join" >> beam.Flatten() | f"{label}.Done" >> beam.FlatMap(_drop)
+
+
+def _flag_value(args: list[str], name: str) -> str | None:
+    for i, a in enumerate(args):
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+        if a == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def worker_threads(address: str, timeout_s: float = 30) -> int:
+    """Total worker threads of the dask.distributed cluster at `address`."""
+    from distributed import Client
+
+    with Client(address, timeout=timeout_s) as client:
+        workers = client.scheduler_info(n_workers=-1)["workers"].values()
+        return sum(int(w.get("nthreads", 1)) for w in workers)
+
+
+def dask_defaults(args: list[str]) -> list[str]:
+    """`args` plus `--dask_npartitions=<worker threads>` when the job runs on Dask with a
+    cluster address and neither `--dask_npartitions` nor `--dask_partition_size` is set."""
+    if not runner_is_dask(_flag_value(args, "--runner")):
+        return list(args)
+    address = _flag_value(args, "--dask_client_address")
+    chosen = any(a.startswith(("--dask_npartitions", "--dask_partition_size")) for a in args)
+    if not address or chosen:
+        return list(args)
+    return [*args, f"--dask_npartitions={max(1, worker_threads(address))}"]
+
+
+def close(result) -> None:
+    """Disconnect the Dask client a finished job left open (no-op on other runners)."""
+    client = getattr(result, "client", None)
+    if client is not None and hasattr(client, "close"):
+        client.close()
