@@ -18,6 +18,10 @@ from pipeline.download.options import add_download_args
 CURATE_SUBDIR = "curate"
 
 
+def _join(base: str, name: str) -> str:
+    return f"{base.rstrip('/')}/{name}" if "://" in base else os.path.join(base, name)
+
+
 def split_argv(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str]]:
     """(download namespace, curate argv incl. Beam flags, Beam flags) from `run`'s argv."""
     from pipeline.curate.options import parser as curate_parser
@@ -26,7 +30,7 @@ def split_argv(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str
     add_download_args(p, manifest=False)
     p.add_argument("--output", required=True)
     dl, rest = p.parse_known_args(argv)
-    curate_argv = rest + ["--output", os.path.join(dl.output, CURATE_SUBDIR)]
+    curate_argv = rest + ["--output", _join(dl.output, CURATE_SUBDIR)]
     _, beam_args = curate_parser().parse_known_args(curate_argv)
     return dl, curate_argv, beam_args
 
@@ -44,7 +48,9 @@ def run(argv: list[str] | None = None) -> int:
     from pipeline.download.job import ResumeMismatch, execute
     from pipeline.download.manifest import ManifestError, list_inputs
     from pipeline.download.options import config_from_args
+    from runtime import storage
 
+    storage.configure(beam_args)
     output = dl.output.rstrip("/") or "/"
     try:
         cfg = config_from_args(dl, output)
@@ -55,7 +61,7 @@ def run(argv: list[str] | None = None) -> int:
     if rc != 0:
         return rc
     try:
-        inputs = list_inputs([os.path.join(output, CURATE_SUBDIR)])
+        inputs = list_inputs([_join(output, CURATE_SUBDIR)])
     except ManifestError as e:
         print(f"pipeline run: {e}", file=sys.stderr)
         return 2

@@ -59,6 +59,24 @@ def storage_args(beam_args: list[str]) -> list[str]:
     return out
 
 
+SECRET_FLAGS = ("--s3_access_key_id", "--s3_secret_access_key", "--s3_session_token")
+
+
+def public_args(beam_args: list[str]) -> list[str]:
+    """`beam_args` with credentials masked, for records anyone with the data reads (run.json)."""
+    out, mask_next = [], False
+    for a in beam_args:
+        name = a.split("=", 1)[0]
+        if mask_next:
+            out.append("***")
+        elif name in SECRET_FLAGS and "=" in a:
+            out.append(f"{name}=***")
+        else:
+            out.append(a)
+        mask_next = name in SECRET_FLAGS and "=" not in a
+    return out
+
+
 def configure(beam_args: list[str]) -> None:
     """Set up every filesystem from the command's Beam flags (before any storage call)."""
     args = storage_args(list(beam_args))

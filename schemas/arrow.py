@@ -8,7 +8,6 @@ Every parquet file written through here carries the record name and
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -69,13 +68,24 @@ def _defaulted(cls: type) -> set[str]:
     }
 
 
-def write_parquet(path: str, cls: type, records: Iterable[Any] | pa.Table) -> None:
-    """Write records of `cls` to a local parquet file atomically, with version metadata."""
+def parquet_table(cls: type, records: Iterable[Any] | pa.Table) -> pa.Table:
+    """Records of `cls` (or a table of them) as a table with `cls`'s schema and version."""
     table = records if isinstance(records, pa.Table) else to_table(cls, records)
-    table = table.cast(schema_with_metadata(cls))
-    tmp = f"{path}.tmp-{os.getpid()}"
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    return table.cast(schema_with_metadata(cls))
+
+
+def parquet_bytes(cls: type, records: Iterable[Any] | pa.Table) -> bytes:
+    """Records of `cls` as the bytes of a parquet file with version metadata (written by the
+    caller through the storage layer, atomically)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(parquet_table(cls, records), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def write_parquet(path: str, cls: type, records: Iterable[Any] | pa.Table) -> None:
+    """Write records of `cls` to a local parquet file, with version metadata (not atomic: the
+    commands write `parquet_bytes` through `runtime.storage`)."""
+    pq.write_table(parquet_table(cls, records), path)
 
 
 def schema_version(path_or_schema: str | pa.Schema) -> str | None:

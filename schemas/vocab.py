@@ -109,6 +109,7 @@ class DownloadReason(StrEnum):
     and the key of the error histogram in `_stats.json` / `stats.json`)."""
 
     BAD_URL = "bad_url"
+    BAD_RECORD = "bad_record"
     UNSUPPORTED_SCHEME = "unsupported_scheme"
     EXCLUDED_DOMAIN = "excluded_domain"
     DNS_ERROR = "dns_error"

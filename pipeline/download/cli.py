@@ -25,6 +25,9 @@ def parser() -> argparse.ArgumentParser:
 
 def run(argv: list[str] | None = None) -> int:
     args, beam_args = parser().parse_known_args(sys.argv[1:] if argv is None else argv)
+    from runtime import storage
+
+    storage.configure(beam_args)  # before any read: --manifest may be s3://, gs://
     try:
         cfg = config_from_args(args, args.output.rstrip("/") or "/")
         inputs = list_inputs(args.manifest, args.url_col, args.caption_col)

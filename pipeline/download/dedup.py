@@ -21,13 +21,13 @@ same shards whether or not an earlier run got as far as dedup.
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 from collections import defaultdict
 
 from PIL import Image, ImageOps
 
 from pipeline.download.imaging import phash, to_rgb
+from runtime import storage
 from schemas.vocab import DownloadReason, Status
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
@@ -129,17 +129,14 @@ def _hash_image(data: bytes) -> int | None:
 def exclude_hashes(src: str) -> list[int]:
     """Perceptual hashes of every image under `src`: image files and images inside tars."""
     out = []
-    files = [src] if os.path.isfile(src) else sorted(
-        os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs
-    )  # fmt: skip
+    files = sorted(storage.glob(storage.join(src, "**"))) if storage.isdir(src) else [src]
     for path in files:
         low = path.lower()
         if low.endswith(".tar"):
-            with tarfile.open(path) as tar:
+            with storage.open_read(path) as f, tarfile.open(fileobj=f) as tar:
                 for m in tar:
                     if m.isfile() and m.name.lower().endswith(IMAGE_EXTS):
                         out.append(_hash_image(tar.extractfile(m).read()))
         elif low.endswith(IMAGE_EXTS):
-            with open(path, "rb") as f:
-                out.append(_hash_image(f.read()))
+            out.append(_hash_image(storage.read_bytes(path)))
     return [h for h in out if h is not None]

@@ -4,15 +4,14 @@
 1. remove temporary files a killed run left behind; list shards already complete;
 2. Beam (`graph.build`): download every shard not complete, then dedup over every
    shard's hash sidecar and rewrite the shards it touches, all on the workers;
-3. `shards/sizes.json`, `stats.json`, `run.json` (each atomically), then `report.html`.
+3. `shards/sizes.json`, `stats.json`, `run.json` (each atomically, through `runtime.storage`;
+   `run.json` last: a folder without it is incomplete), then `report.html`.
 Step 3 reads only small files (per-shard stats, the job's dedup summary) in the launcher.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import platform
 import sys
 import time
@@ -22,11 +21,8 @@ from pipeline.download import dedup, shardio
 from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig, shard_config
 from pipeline.download.stats import job_stats
+from runtime import storage
 from schemas import layout
-
-
-def _write_json(path: str, data) -> None:
-    layout.write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True))
 
 
 def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam_args) -> dict:
@@ -38,7 +34,7 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
     from runtime.engines import close, dask_defaults
 
     exclude = dedup.exclude_hashes(cfg.exclude_images) if cfg.exclude_images else []
-    summary_path = os.path.join(cfg.output, shardio.HASHES_DIR, f"summary-{uuid.uuid4().hex}.json")
+    summary_path = storage.join(cfg.output, shardio.HASHES_DIR, f"summary-{uuid.uuid4().hex}.json")
     p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
     build(p, cfg, inputs, done, exclude, summary_path)
     result = p.run()
@@ -47,9 +43,8 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
     finally:
         close(result)
     try:
-        with open(summary_path, encoding="utf-8") as f:
-            counts = json.load(f)
-        os.remove(summary_path)
+        counts = storage.read_json(summary_path)
+        storage.delete([summary_path])
     except FileNotFoundError as e:
         raise RuntimeError(f"the job wrote no dedup summary ({summary_path})") from e
     return {"near_dup_hamming": cfg.near_dup_hamming, "exclude_images": len(exclude),
@@ -85,26 +80,26 @@ def execute(cfg: DownloadConfig, inputs: list[InputFile], beam_args: list[str], 
     """Run the job described by `cfg` over `inputs`; returns the job's stats."""
     started = time.time()
     for sub in (layout.SHARDS_DIR, shardio.HASHES_DIR):
-        os.makedirs(os.path.join(cfg.output, sub), exist_ok=True)
+        storage.makedirs(storage.join(cfg.output, sub))
     cleaned = shardio.clean_tmp(cfg.output)
     total = sum(f.rows for f in inputs)
     sids = list(range(math.ceil(total / cfg.shard_size)))
-    done = {s for s in sids if shardio.is_complete(cfg.output, s)}
+    done = shardio.complete_shards(cfg.output, sids)
     _check_resumable(cfg, done)
     summary = _run_beam(cfg, inputs, done, beam_args)
-    missing = [s for s in sids if not shardio.is_complete(cfg.output, s)]
+    missing = sorted(set(sids) - shardio.complete_shards(cfg.output, sids))
     if missing:
         raise RuntimeError(f"shards not written: {missing[:10]}")
     shard_stats = [shardio.read_stats(cfg.output, s) for s in sids]
     new_rows = sum(s["count"] for sid, s in zip(sids, shard_stats) if sid not in done)
     stats = job_stats(shard_stats, summary, time.time() - started, new_rows)
     sizes = {layout.shard_tar(s): st["successes"] for s, st in zip(sids, shard_stats)}
-    _write_json(os.path.join(cfg.output, layout.SHARDS_DIR, layout.SIZES_FILE), sizes)
-    _write_json(os.path.join(cfg.output, layout.STATS_FILE), stats)
-    _write_json(os.path.join(cfg.output, layout.RUN_FILE), {
-        "command": "download", "flags": flags, "beam_args": list(beam_args),
-        "inputs": [{"path": f.path, "rows": f.rows, "bytes": os.path.getsize(f.path)}
-                   for f in inputs],
+    storage.write_json(storage.join(cfg.output, layout.SHARDS_DIR, layout.SIZES_FILE), sizes)
+    storage.write_json(storage.join(cfg.output, layout.STATS_FILE), stats)
+    # run.json last: the folder's "complete" marker (object stores have no folder rename)
+    storage.write_json(storage.join(cfg.output, layout.RUN_FILE), {
+        "command": "download", "flags": flags, "beam_args": storage.public_args(beam_args),
+        "inputs": [{"path": f.path, "rows": f.rows, "bytes": f.size} for f in inputs],
         "shards": len(sids), "resumed_shards": sorted(done), "cleaned_tmp_files": cleaned,
         "started": started, "finished": time.time(), "versions": _versions(),
     })  # fmt: skip

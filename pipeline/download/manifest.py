@@ -3,32 +3,33 @@
 `list_inputs(specs, url_col, caption_col) -> list[InputFile]` resolves the sources in the
 launcher: a curate folder `DIR` means `DIR/manifest/*.parquet` read with curate's own
 columns (`url`, `text`, plus `pair_id`, `page_url`, `text_source`, `queries` carried
-into each sample's json); anything else is files/globs of parquet, jsonl[.gz], csv or
-tsv read with `--url-col`/`--caption-col` (img2dataset's convention). Files are sorted
-and each gets the global row offset of its first row, so shard assignment
-(`global row // shard_size`) is deterministic and needs no shuffle of the whole input.
+into each sample's json); anything else is files/globs of parquet, jsonl, csv or tsv (each
+also `.gz`) read with `--url-col`/`--caption-col` (img2dataset's convention), by the table
+reader curate uses (`pipeline.tables`); paths may be local or `s3://`/`gs://`
+(`runtime.storage`). Files are sorted and each gets the global row offset of its first
+row, so shard assignment (`global row // shard_size`) is deterministic and needs no
+shuffle of the whole input.
 
 `read_rows(input_file) -> Iterator[dict]` yields every row in file order (a row whose
-url is null is still yielded: it becomes a `failed` row with a reason, never dropped).
+url is null, or a bad record, is still yielded: it becomes a `failed` row with a reason
+(`bad_url`, `bad_record`), never dropped).
 """
 
 from __future__ import annotations
 
-import glob
-import gzip
 import io
 import json
-import os
 from dataclasses import dataclass
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from pipeline.tables import MISSING, table_bytes, table_format, table_rows
+from runtime import storage
 from schemas.layout import MANIFEST_DIR
 
 MANIFEST_COLS = ("url", "text", "pair_id", "page_url", "text_source", "queries")
-FORMATS = (".parquet", ".jsonl", ".jsonl.gz", ".csv", ".tsv")
+EXTRA_COLS = MANIFEST_COLS[2:]
+FORMATS = (".parquet", ".jsonl", ".csv", ".tsv", "(each also .gz)")
 
 
 class ManifestError(ValueError):
@@ -44,65 +45,55 @@ class InputFile:
     curated: bool  # a curate manifest: carry its metadata columns
     offset: int = 0
     rows: int = 0
+    size: int = 0  # bytes as stored
 
 
 def _fmt(path: str) -> str:
-    for ext in FORMATS:
-        if path.endswith(ext):
-            return ext.lstrip(".").removesuffix(".gz")
-    raise ManifestError(f"{path}: unknown table format (expected one of {', '.join(FORMATS)})")
+    fmt = table_format(path)
+    if fmt is None:
+        raise ManifestError(f"{path}: unknown table format (expected one of {', '.join(FORMATS)})")
+    return fmt
 
 
-def _table(f: InputFile, columns: list[str] | None = None) -> pa.Table:
-    if f.fmt == "parquet":
-        return pq.read_table(f.path, columns=columns)
-    if f.fmt == "jsonl":
-        opener = gzip.open if f.path.endswith(".gz") else open
-        with opener(f.path, "rt", encoding="utf-8", errors="replace") as fh:
-            rows = [_json_row(line) for line in fh if line.strip()]
-        present = {k for r in rows for k in r}
-        if rows and columns and f.url_col not in present:
-            raise ManifestError(f"{f.path}: no column {f.url_col!r} (columns: {sorted(present)})")
-        names = columns or sorted(present)
-        return pa.table({c: pa.array([_text(r.get(c)) for r in rows], pa.string()) for c in names})
-    opts = pacsv.ParseOptions(delimiter="\t" if f.fmt == "tsv" else ",")
-    conv = pacsv.ConvertOptions(include_columns=columns, strings_can_be_null=True)
-    with open(f.path, "rb") as fh:
-        return pacsv.read_csv(io.BytesIO(fh.read()), parse_options=opts, convert_options=conv)
+def _columns(f: InputFile) -> tuple[str, ...]:
+    return MANIFEST_COLS if f.curated else (f.url_col, f.caption_col)
 
 
-def _json_row(line: str) -> dict:
-    """A jsonl line as a dict; a broken line becomes an empty row (it fails as `bad_url`)."""
+def _rows(f: InputFile):
+    """The file's rows (tuples in `_columns(f)` order, None for a bad record)."""
     try:
-        row = json.loads(line)
-    except ValueError:
-        return {}
-    return row if isinstance(row, dict) else {}
-
-
-def _text(value) -> str | None:
-    return value if value is None or isinstance(value, str) else json.dumps(value)
-
-
-def _columns(f: InputFile) -> list[str]:
-    if f.curated:
-        names = pq.read_schema(f.path).names
-        return [c for c in MANIFEST_COLS if c in names]
-    return [f.url_col, f.caption_col]
+        data = table_bytes(storage.read_bytes(f.path), f.path)
+        for row in table_rows(data, f.fmt, _columns(f)):
+            if row is MISSING:
+                need = ", ".join(repr(c) for c in _columns(f)[:2])
+                raise ManifestError(f"{f.path}: no column(s) {need}")
+            yield row
+    except (OSError, EOFError, ValueError) as e:
+        if isinstance(e, ManifestError):
+            raise
+        raise ManifestError(f"{f.path}: {e}") from e
 
 
 def _count(f: InputFile) -> int:
-    if f.fmt == "parquet":
-        names = pq.read_schema(f.path).names
-        need = ["url", "text"] if f.curated else [f.url_col, f.caption_col]
-        missing = [c for c in need if c not in names]
+    if f.fmt != "parquet" or f.path.lower().endswith(".gz"):
+        return sum(1 for _ in _rows(f))
+    with storage.open_read(f.path) as fh:
+        meta = pq.ParquetFile(io.BytesIO(fh.read()) if storage.is_remote(f.path) else fh)
+        names = meta.schema_arrow.names
+        missing = [c for c in _columns(f)[:2] if c not in names]
         if missing:
             raise ManifestError(f"{f.path}: no column(s) {missing} (columns: {names})")
-        return pq.ParquetFile(f.path).metadata.num_rows
-    try:
-        return _table(f, _columns(f)).num_rows
-    except (KeyError, pa.ArrowInvalid) as e:
-        raise ManifestError(f"{f.path}: {e}") from e
+        return meta.metadata.num_rows
+
+
+def _curate_folder(spec: str) -> list[InputFile]:
+    mdir = storage.join(spec, MANIFEST_DIR)
+    if not storage.isdir(mdir):
+        raise ManifestError(f"{spec}: a folder without {MANIFEST_DIR}/ (not a curate output)")
+    return [
+        InputFile(p, "parquet", "url", "text", True, size=n)
+        for p, n in storage.glob_sized(storage.join(mdir, "*.parquet"))
+    ]
 
 
 def list_inputs(specs: list[str], url_col: str = "url", caption_col: str = "caption"
@@ -110,39 +101,38 @@ def list_inputs(specs: list[str], url_col: str = "url", caption_col: str = "capt
     """The input files in order, each with its global row offset and row count."""
     files: list[InputFile] = []
     for spec in specs:
-        if os.path.isdir(spec):
-            mdir = os.path.join(spec, MANIFEST_DIR)
-            if not os.path.isdir(mdir):
-                raise ManifestError(
-                    f"{spec}: a folder without {MANIFEST_DIR}/ (not a curate output)"
-                )
-            paths = sorted(glob.glob(os.path.join(mdir, "*.parquet")))
-            files += [InputFile(p, "parquet", "url", "text", True) for p in paths]
+        if storage.isdir(spec):
+            files += _curate_folder(spec)
             continue
-        paths = sorted(glob.glob(spec)) or ([spec] if os.path.exists(spec) else [])
-        if not paths:
+        found = storage.glob_sized(spec)
+        if not found:
             raise ManifestError(f"{spec}: no such file")
-        files += [InputFile(p, _fmt(p), url_col, caption_col, False) for p in paths]
+        files += [InputFile(p, _fmt(p), url_col, caption_col, False, size=n) for p, n in found]
     out, offset = [], 0
     for f in files:
         n = _count(f)
-        out.append(InputFile(f.path, f.fmt, f.url_col, f.caption_col, f.curated, offset, n))
+        out.append(InputFile(f.path, f.fmt, f.url_col, f.caption_col, f.curated, offset, n, f.size))
         offset += n
     return out
 
 
+def _text(value) -> str | None:
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
 def read_rows(f: InputFile):
-    """Rows of `f` as dicts: `url`, `caption`, and curate's metadata where present."""
-    table = _table(f, _columns(f))
-    for row in table.to_pylist():
-        url = row.get(f.url_col)
-        caption = row.get(f.caption_col)
-        out = {
-            "url": url if isinstance(url, str) else None,
-            "caption": caption
-            if isinstance(caption, str)
-            else ("" if caption is None else str(caption)),
-        }
+    """Rows of `f` as dicts: `url`, `caption`, and curate's metadata where present; a bad
+    record is `{"url": None, "caption": "", "bad_record": True}` (it fails, never dropped)."""
+    for row in _rows(f):
+        if row is None:
+            yield {"url": None, "caption": "", "bad_record": True}
+            continue
+        url, caption = row[0], row[1]
+        if not isinstance(caption, str):
+            caption = (
+                "" if caption is None else (_text(caption) if f.fmt == "jsonl" else str(caption))
+            )
+        out = {"url": url if isinstance(url, str) else None, "caption": caption}
         if f.curated:
-            out.update({k: row.get(k) for k in ("pair_id", "page_url", "text_source", "queries")})
+            out.update(zip(EXTRA_COLS, row[2:]))
         yield out

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
 from dataclasses import dataclass, field
 
 USER_AGENT = "openwit/0.1 (+https://github.com/openwit/openwit; image-text dataset builder)"
@@ -114,9 +113,11 @@ def read_domains(path: str | None) -> tuple[str, ...]:
     """Domains of an exclude file: one a line, `#` comments, lower-cased, sorted."""
     if not path:
         return ()
-    with open(path, encoding="utf-8") as f:
-        lines = (line.split("#", 1)[0].strip().lower().lstrip(".") for line in f)
-        return tuple(sorted({line for line in lines if line}))
+    from runtime import storage
+
+    text = storage.read_text(path)
+    lines = (line.split("#", 1)[0].strip().lower().lstrip(".") for line in text.splitlines())
+    return tuple(sorted({line for line in lines if line}))
 
 
 def _check_network_flags(args: argparse.Namespace) -> None:
@@ -132,6 +133,12 @@ def _check_network_flags(args: argparse.Namespace) -> None:
         parse_resolve(entry)
 
 
+def _exists(path: str) -> bool:
+    from runtime import storage
+
+    return storage.exists(path) or storage.isdir(path)
+
+
 def config_from_args(args: argparse.Namespace, output: str) -> DownloadConfig:
     """A `DownloadConfig` from parsed flags; bad values raise ValueError with the flag name."""
     for flag in ("image_size", "shard_size", "per_host_connections", "threads"):
@@ -140,7 +147,7 @@ def config_from_args(args: argparse.Namespace, output: str) -> DownloadConfig:
     if args.near_dup_hamming < 0 or args.near_dup_hamming > 63:
         raise ValueError("--near-dup-hamming must be in 0..63")
     _check_network_flags(args)
-    if args.exclude_images and not os.path.exists(args.exclude_images):
+    if args.exclude_images and not _exists(args.exclude_images):
         raise ValueError(f"--exclude-images {args.exclude_images}: no such file or folder")
     return DownloadConfig(
         output=output,

@@ -1,55 +1,68 @@
-"""Shard files on disk: names, completeness, atomic writing and rewriting.
+"""Shard files in an output folder (local or object store): names, completeness, writing.
 
-A shard `NNNNN` is four files: `shards/NNNNN.tar`, `shards/NNNNN.parquet`,
-`shards/NNNNN_stats.json`, and the dedup sidecar `hashes/NNNNN.parquet` (`key`,
-`sha256`, `phash` of every success as downloaded, before dedup). Each is written
-under `schemas.layout.tmp_name(...)` and renamed into place; the tar is renamed
-last, so a final `NNNNN.tar` means the whole shard is there (`is_complete`).
-Leftover temporary files from a killed run are removed by `clean_tmp`.
+A shard `NNNNN` is `shards/NNNNN.tar`, `shards/NNNNN.parquet`, `shards/NNNNN_stats.json` and,
+for download, the dedup sidecar `hashes/NNNNN.parquet` (`key`, `sha256`, `phash` of every
+success as downloaded, before dedup). `ShardWriter` (reusable by any command that writes
+shards) writes each file atomically through `runtime.storage` and the tar last, so a final
+`NNNNN.tar` means the whole shard is there (`is_complete`), on local disks (temporary name +
+rename) and object stores (one whole upload per file) alike. Temporary files a killed local
+run left behind are removed by `clean_tmp`.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import tarfile
-import uuid
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from runtime import storage
 from schemas import layout
-from schemas.arrow import write_parquet
+from schemas.arrow import parquet_bytes
 from schemas.records import ShardRow
 
 HASHES_DIR = "hashes"
 HASH_SCHEMA = pa.schema([("key", pa.string()), ("sha256", pa.string()), ("phash", pa.string())])
+_LEGACY_TMP = ".tmp-"  # the temporary names of older versions
 
 
 def paths(out: str, sid: int) -> dict[str, str]:
-    sdir = os.path.join(out, layout.SHARDS_DIR)
+    sdir = storage.join(out, layout.SHARDS_DIR)
     return {
-        "hashes": os.path.join(out, HASHES_DIR, f"{layout.shard_name(sid)}.parquet"),
-        "parquet": os.path.join(sdir, layout.shard_parquet(sid)),
-        "stats": os.path.join(sdir, layout.shard_stats(sid)),
-        "tar": os.path.join(sdir, layout.shard_tar(sid)),
+        "hashes": storage.join(out, HASHES_DIR, f"{layout.shard_name(sid)}.parquet"),
+        "parquet": storage.join(sdir, layout.shard_parquet(sid)),
+        "stats": storage.join(sdir, layout.shard_stats(sid)),
+        "tar": storage.join(sdir, layout.shard_tar(sid)),
     }
 
 
-def is_complete(out: str, sid: int) -> bool:
-    return all(os.path.exists(p) for p in paths(out, sid).values())
+def is_complete(out: str, sid: int, with_hashes: bool = True) -> bool:
+    kinds = ("hashes", "parquet", "stats", "tar") if with_hashes else ("parquet", "stats", "tar")
+    return all(storage.exists(paths(out, sid)[k]) for k in kinds)
+
+
+def complete_shards(out: str, sids, with_hashes: bool = True) -> set[int]:
+    """The shards of `sids` whose files are all there (two listings, not a lookup per file)."""
+    names = set(storage.listdir(storage.join(out, layout.SHARDS_DIR)))
+    hashes = set(storage.listdir(storage.join(out, HASHES_DIR))) if with_hashes else None
+    return {
+        s
+        for s in sids
+        if {layout.shard_tar(s), layout.shard_parquet(s), layout.shard_stats(s)} <= names
+        and (hashes is None or f"{layout.shard_name(s)}.parquet" in hashes)
+    }
 
 
 def clean_tmp(out: str) -> list[str]:
     """Remove temporary files a killed run left in `shards/` and `hashes/`; their names."""
     removed = []
     for sub in (layout.SHARDS_DIR, HASHES_DIR):
-        d = os.path.join(out, sub)
-        for name in os.listdir(d) if os.path.isdir(d) else ():
-            if layout.is_tmp_name(name) or ".tmp-" in name:
-                os.remove(os.path.join(d, name))
-                removed.append(name)
+        d = storage.join(out, sub)
+        stale = [n for n in storage.listdir(d) if layout.is_tmp_name(n) or _LEGACY_TMP in n]
+        storage.delete([storage.join(d, n) for n in stale])
+        removed += stale
     return removed
 
 
@@ -59,12 +72,23 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-class TarWriter:
-    """Appends samples (`KEY.ext`, `KEY.txt`, `KEY.json`) to a tar under a temporary name."""
+def _json_bytes(data: dict) -> bytes:
+    return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
 
-    def __init__(self, final: str, token: str):
-        self.final, self.tmp = final, layout.tmp_name(final, token)
-        self._tar = tarfile.open(self.tmp, "w", format=tarfile.USTAR_FORMAT)
+
+class ShardWriter:
+    """Shard `sid` of folder `out`: `add` samples, then `commit(rows, stats, hashes)`.
+
+    `add(key, ext, image, caption, meta)` appends `KEY.ext`, `KEY.txt`, `KEY.json`;
+    `add_member(tarinfo, data)` copies a member of another tar. `commit` writes the hashes
+    sidecar (unless `hashes` is None), the parquet (`ShardRow` dicts), the stats json, and the
+    tar last. `abort()` leaves nothing under a final name. Use as a context manager to abort
+    on an exception."""
+
+    def __init__(self, out: str, sid: int):
+        self.out, self.sid, self.paths = out, sid, paths(out, sid)
+        self._file = storage.AtomicFile(self.paths["tar"])
+        self._tar = tarfile.open(fileobj=self._file.file, mode="w", format=tarfile.USTAR_FORMAT)
 
     def add(self, key: str, ext: str, image: bytes, caption: str, meta: dict) -> None:
         for name, data in (
@@ -74,66 +98,64 @@ class TarWriter:
         ):
             self._tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
 
-    def close(self) -> str:
+    def add_member(self, member: tarfile.TarInfo, data) -> None:
+        self._tar.addfile(member, data)
+
+    def commit(self, rows: list, stats: dict, hashes: list | None = None) -> None:
         self._tar.close()
-        return self.tmp
+        p = self.paths
+        if hashes is not None:
+            table = pa.Table.from_pylist(hashes, schema=HASH_SCHEMA)
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink)
+            storage.write_bytes(p["hashes"], sink.getvalue().to_pybytes())
+        storage.write_bytes(p["parquet"], parquet_bytes(ShardRow, rows))
+        storage.write_bytes(p["stats"], _json_bytes(stats))
+        self._file.commit()
 
+    def abort(self) -> None:
+        self._tar.close()
+        self._file.abort()
 
-def _write_json(path: str, data: dict) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
+    def __enter__(self):
+        return self
 
-
-def commit_shard(out: str, sid: int, tar_tmp: str, rows: list, stats: dict, hashes: list,
-                 token: str) -> None:  # fmt: skip
-    """Write parquet, stats and hashes under temporary names, then rename; the tar last."""
-    p = paths(out, sid)
-    os.makedirs(os.path.dirname(p["hashes"]), exist_ok=True)
-    tmp = {k: layout.tmp_name(v, token) for k, v in p.items() if k != "tar"}
-    pq.write_table(pa.Table.from_pylist(hashes, schema=HASH_SCHEMA), tmp["hashes"])
-    write_parquet(tmp["parquet"], ShardRow, rows)
-    _write_json(tmp["stats"], stats)
-    for kind in ("hashes", "parquet", "stats"):
-        os.replace(tmp[kind], p[kind])
-    os.replace(tar_tmp, p["tar"])
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
 
 
 def read_stats(out: str, sid: int) -> dict:
-    with open(paths(out, sid)["stats"], encoding="utf-8") as f:
-        return json.load(f)
+    return storage.read_json(paths(out, sid)["stats"])
 
 
 def read_hashes(out: str, sid: int) -> list[dict]:
-    return pq.read_table(paths(out, sid)["hashes"]).to_pylist()
+    return pq.read_table(pa.BufferReader(storage.read_bytes(paths(out, sid)["hashes"]))).to_pylist()
 
 
 def rewrite_shard(out: str, sid: int, removals: dict[str, tuple[str, str]], update_stats) -> bool:
     """Drop `removals` ({key: (status, error_message)}) from a shard's tar and mark them
     in its parquet; `update_stats(stats, rows) -> stats`. Idempotent: returns False when
-    the parquet already shows every removal. The tar is renamed first, so a crash midway
+    the parquet already shows every removal. The tar is written first, so a crash midway
     leaves a parquet still saying `success`, and the next run finishes the job.
     """
     p = paths(out, sid)
-    rows = pq.read_table(p["parquet"]).to_pylist()
+    rows = pq.read_table(pa.BufferReader(storage.read_bytes(p["parquet"]))).to_pylist()
     if not any(r["key"] in removals and r["status"] == "success" for r in rows):
         return False
-    token = uuid.uuid4().hex[:12]
-    tar_tmp = layout.tmp_name(p["tar"], token)
-    with (
-        tarfile.open(p["tar"]) as src,
-        tarfile.open(tar_tmp, "w", format=tarfile.USTAR_FORMAT) as dst,
-    ):
-        for member in src:
-            if member.name.split(".", 1)[0] not in removals:
-                dst.addfile(member, src.extractfile(member))
+    with storage.atomic_writer(p["tar"]) as dst_file:
+        with (
+            storage.open_read(p["tar"]) as src_file,
+            tarfile.open(fileobj=src_file) as src,
+            tarfile.open(fileobj=dst_file, mode="w", format=tarfile.USTAR_FORMAT) as dst,
+        ):
+            for member in src:
+                if member.name.split(".", 1)[0] not in removals:
+                    dst.addfile(member, src.extractfile(member))
     for r in rows:
         if r["key"] in removals and r["status"] == "success":
             r["status"], r["error_message"] = removals[r["key"]]
-    parquet_tmp = layout.tmp_name(p["parquet"], token)
-    stats_tmp = layout.tmp_name(p["stats"], token)
-    write_parquet(parquet_tmp, ShardRow, rows)
-    _write_json(stats_tmp, update_stats(read_stats(out, sid), rows))
-    os.replace(tar_tmp, p["tar"])
-    os.replace(parquet_tmp, p["parquet"])
-    os.replace(stats_tmp, p["stats"])
+    stats = update_stats(read_stats(out, sid), rows)
+    storage.write_bytes(p["parquet"], parquet_bytes(ShardRow, rows))
+    storage.write_bytes(p["stats"], _json_bytes(stats))
     return True

@@ -9,9 +9,7 @@ in index order, so a rerun writes the same tar.
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from pipeline.download import shardio
@@ -29,6 +27,8 @@ from schemas.vocab import DownloadReason, Status
 def _fetch_one(fetcher: Fetcher, cfg: DownloadConfig, row: dict):
     """(Processed, final_url, bytes_downloaded, None) or (None, None, n, error_message)."""
     url = row.get("url")
+    if row.get("bad_record"):
+        return None, None, 0, f"{DownloadReason.BAD_RECORD}: not a record of the table"
     if not url:
         return None, None, 0, f"{DownloadReason.BAD_URL}: no url"
     try:
@@ -56,11 +56,8 @@ def download_shard(sid: int, rows: list, cfg: DownloadConfig, fetcher: Fetcher) 
     """Download and write shard `sid`; returns its stats (as in `NNNNN_stats.json`)."""
     start = time.time()
     rows = sorted(rows, key=lambda r: r[0])
-    token = uuid.uuid4().hex[:12]
-    paths = shardio.paths(cfg.output, sid)
-    writer = shardio.TarWriter(paths["tar"], token)
     out_rows, hashes, downloaded, written = [], [], 0, 0
-    try:
+    with shardio.ShardWriter(cfg.output, sid) as writer:
         with ThreadPoolExecutor(max(1, min(cfg.threads, len(rows)))) as pool:
             results = pool.map(lambda r: _fetch_one(fetcher, cfg, r[1]), rows)
             for (index, row), (p, final_url, n, error) in zip(rows, results):
@@ -76,19 +73,9 @@ def download_shard(sid: int, rows: list, cfg: DownloadConfig, fetcher: Fetcher) 
                                  "caption": row["caption"], "status": str(status),
                                  "error_message": error,
                                  "queries": list(row.get("queries") or ())})  # fmt: skip
-        tar_tmp = writer.close()
-    except BaseException:
-        writer.close()
-        _remove(writer.tmp)
-        raise
-    stats = shard_stats(layout.shard_name(sid), out_rows, start, time.time(), downloaded, written)
-    stats["shard_config"] = shard_config(cfg)
-    shardio.commit_shard(cfg.output, sid, tar_tmp, out_rows, stats, hashes, token)
+        stats = shard_stats(
+            layout.shard_name(sid), out_rows, start, time.time(), downloaded, written
+        )
+        stats["shard_config"] = shard_config(cfg)
+        writer.commit(out_rows, stats, hashes)
     return stats
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass

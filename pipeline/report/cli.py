@@ -1,6 +1,7 @@
 """`python -m pipeline report DIR [--train-run DIR]`: (re)write `DIR/report.html`.
 
-DIR: a download output (with `DIR/curate/` after `pipeline run`) or a curate output.
+DIR (local, or `s3://`/`gs://` with Beam's `--s3_*` flags): a download output (with
+`DIR/curate/` after `pipeline run`) or a curate output.
 `--train-run`: a trainer output folder (loss curve, last metrics, `zeroshot.json` /
 `retrieval.json` found in it or up to two levels above). One static page, plots and
 thumbnails embedded; nothing is fetched. Parts that are missing are shown as missing.
@@ -9,18 +10,18 @@ thumbnails embedded; nothing is fetched. Parts that are missing are shown as mis
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from pipeline.report.data import load
 from pipeline.report.render import render
+from runtime import storage
 from schemas import layout
 
 
 def write_report(out: str, train_run: str | None = None) -> str:
     """Write `out/report.html` atomically; returns its path."""
-    path = os.path.join(out, layout.REPORT_FILE)
-    layout.write_text_atomic(path, render(load(out, train_run)))
+    path = storage.join(out, layout.REPORT_FILE)
+    storage.write_text(path, render(load(out, train_run)))
     return path
 
 
@@ -30,11 +31,12 @@ def run(argv: list[str] | None = None) -> int:
     )
     p.add_argument("dir", help="a download or curate output folder")
     p.add_argument("--train-run", default=None, help="a trainer output folder")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    if not os.path.isdir(args.dir):
+    args, beam_args = p.parse_known_args(sys.argv[1:] if argv is None else argv)
+    storage.configure(beam_args)  # --s3_endpoint_url ... for an s3:// DIR
+    if not storage.isdir(args.dir):
         print(f"pipeline report: {args.dir}: no such folder", file=sys.stderr)
         return 2
-    if args.train_run and not os.path.isdir(args.train_run):
+    if args.train_run and not storage.isdir(args.train_run):
         print(f"pipeline report: --train-run {args.train_run}: no such folder", file=sys.stderr)
         return 2
     print(write_report(args.dir, args.train_run))

@@ -4,18 +4,22 @@
 `run.json`, `shards/`, optionally `curate/` from `pipeline run`) or a curate output
 (`stats.json` with `flow`, `queries_counts.parquet`, `manifest/`). A training run folder
 adds `metrics.jsonl`, `config.json` and the evaluation JSON files found beside it.
-Nothing here raises on a missing or unreadable file: the report says what it lacks.
+Nothing here raises on a missing or unreadable file: the report says what it lacks (a folder
+without `run.json` is noted as incomplete: a job still writing it, or killed). Paths may be
+local or `s3://`/`gs://` (`runtime.storage`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import tarfile
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from runtime import storage
+from runtime.storage import join
 from schemas import layout
 
 MAX_THUMBS = 24
@@ -51,8 +55,7 @@ class ReportData:
 
 def read_json(path: str, notes: list[str] | None = None) -> dict:
     try:
-        with open(path, encoding="utf-8") as f:
-            obj = json.load(f)
+        obj = storage.read_json(path)
         return obj if isinstance(obj, dict) else {}
     except FileNotFoundError:
         return {}
@@ -65,9 +68,8 @@ def read_json(path: str, notes: list[str] | None = None) -> dict:
 def last_json_object(path: str) -> dict:
     """The last line of `path` that is a JSON object (a CLI's printed result), or {}."""
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().strip().splitlines()
-    except OSError:
+        lines = storage.read_text(path).strip().splitlines()
+    except (OSError, ValueError):
         return {}
     for line in reversed(lines):
         try:
@@ -81,20 +83,21 @@ def last_json_object(path: str) -> dict:
 
 def _curate_dir(d: str) -> str | None:
     """`d/curate` after `pipeline run`, `d` itself when it is a curate output."""
-    for c in (os.path.join(d, "curate"), d):
-        if os.path.isfile(os.path.join(c, layout.QUERY_COUNTS_FILE)) or os.path.isdir(
-            os.path.join(c, layout.MANIFEST_DIR)
+    for c in (join(d, "curate"), d):
+        if storage.exists(join(c, layout.QUERY_COUNTS_FILE)) or storage.isdir(
+            join(c, layout.MANIFEST_DIR)
         ):
             return c
     return None
 
 
 def query_counts(curate: str, notes: list[str]) -> list[tuple[str, int, int]]:
-    path = os.path.join(curate, layout.QUERY_COUNTS_FILE)
-    if not os.path.isfile(path):
+    path = join(curate, layout.QUERY_COUNTS_FILE)
+    if not storage.exists(path):
         return []
     try:
-        t = pq.read_table(path, columns=["query", "matches", "kept"])
+        data = pa.BufferReader(storage.read_bytes(path))
+        t = pq.read_table(data, columns=["query", "matches", "kept"])
     except Exception as e:  # noqa: BLE001 - a broken file is a note, not a failed report
         notes.append(f"{path}: unreadable ({e.__class__.__name__})")
         return []
@@ -103,12 +106,8 @@ def query_counts(curate: str, notes: list[str]) -> list[tuple[str, int, int]]:
 
 
 def shard_tars(d: str) -> list[str]:
-    sdir = os.path.join(d, layout.SHARDS_DIR)
-    if not os.path.isdir(sdir):
-        return []
-    return [
-        os.path.join(sdir, n) for n in sorted(os.listdir(sdir)) if layout.shard_id_of(n) is not None
-    ]
+    sdir = join(d, layout.SHARDS_DIR)
+    return [join(sdir, n) for n in storage.listdir(sdir) if layout.shard_id_of(n) is not None]
 
 
 def scan_shards(tars: list[str], data: ReportData, max_thumbs: int = MAX_THUMBS) -> None:
@@ -116,7 +115,7 @@ def scan_shards(tars: list[str], data: ReportData, max_thumbs: int = MAX_THUMBS)
     for path in tars:
         parts: dict[str, dict[str, bytes]] = {}
         try:
-            with tarfile.open(path) as tar:
+            with storage.open_read(path) as f, tarfile.open(fileobj=f) as tar:
                 for m in tar:
                     key, _, ext = m.name.partition(".")
                     want = ext == "json" or (len(data.samples) + len(parts) <= max_thumbs)
@@ -144,21 +143,20 @@ def _add_sample(key: str, p: dict[str, bytes], data: ReportData, max_thumbs: int
 
 def load_train_run(run: str, data: ReportData) -> None:
     data.train_run = run
-    data.train_config = read_json(os.path.join(run, "config.json"), data.notes)
+    data.train_config = read_json(join(run, "config.json"), data.notes)
     try:
-        with open(os.path.join(run, "metrics.jsonl"), encoding="utf-8") as f:
-            for line in f:
-                try:
-                    data.metrics.append(json.loads(line))
-                except ValueError:
-                    continue  # a line cut by a kill
+        for line in storage.read_text(join(run, "metrics.jsonl")).splitlines():
+            try:
+                data.metrics.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a kill
     except OSError:
         data.notes.append(f"{run}/metrics.jsonl: not found")
     # Evaluation results are printed by `trainer zeroshot|retrieval`; callers save them in the
     # run folder or next to it (the demo: two levels up).
     for name in EVAL_FILES:
-        for where in (run, os.path.dirname(run), os.path.dirname(os.path.dirname(run))):
-            obj = last_json_object(os.path.join(where, name))
+        for where in (run, storage.dirname(run), storage.dirname(storage.dirname(run))):
+            obj = last_json_object(join(where, name))
             if obj:
                 data.evals[name] = obj
                 break
@@ -166,16 +164,19 @@ def load_train_run(run: str, data: ReportData) -> None:
 
 def load(d: str, train_run: str | None = None) -> ReportData:
     data = ReportData(dir=d)
-    stats = read_json(os.path.join(d, layout.STATS_FILE), data.notes)
-    run = read_json(os.path.join(d, layout.RUN_FILE), data.notes)
+    stats = read_json(join(d, layout.STATS_FILE), data.notes)
+    run = read_json(join(d, layout.RUN_FILE), data.notes)
+    if not run:
+        data.notes.append(f"{layout.RUN_FILE} missing: the folder is incomplete (a job is still "
+                          "writing it, or was killed)")  # fmt: skip
     if "flow" in stats:  # DIR is a curate output
         data.curate_stats, data.curate_run = stats, run
     else:
         data.download_stats, data.download_run = stats, run
     curate = _curate_dir(d)
     if curate and curate != d:
-        data.curate_stats = read_json(os.path.join(curate, layout.STATS_FILE), data.notes)
-        data.curate_run = read_json(os.path.join(curate, layout.RUN_FILE), data.notes)
+        data.curate_stats = read_json(join(curate, layout.STATS_FILE), data.notes)
+        data.curate_run = read_json(join(curate, layout.RUN_FILE), data.notes)
     if curate:
         data.query_counts = query_counts(curate, data.notes)
     tars = shard_tars(d)

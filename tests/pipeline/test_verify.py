@@ -36,6 +36,8 @@ def output(tmp_path_factory):
             download_shard(sid, rows, cfg, f)
     with open(os.path.join(out, "shards", "sizes.json"), "w") as fh:
         json.dump({"00000.tar": 3, "00001.tar": 3}, fh)
+    with open(os.path.join(out, "run.json"), "w") as fh:  # a finished job's marker
+        json.dump({"command": "download"}, fh)
     return out
 
 
@@ -90,6 +92,13 @@ def test_truncated_tar_and_missing_parquet(copy):
     problems, _ = verify(copy)
     assert any(p.startswith("00000.tar: ") for p in problems)  # unreadable or incomplete
     assert any("no 00001.parquet" in p for p in problems)
+
+
+def test_a_folder_without_run_json_is_incomplete(copy, capsys):
+    os.remove(os.path.join(copy, "run.json"))
+    assert verify(copy)[0] == []  # every shard is whole ...
+    assert run([copy]) == 1  # ... but the job did not finish
+    assert "incomplete: no run.json" in capsys.readouterr().err
 
 
 def test_not_a_download_output(tmp_path):

@@ -20,13 +20,14 @@ import hashlib
 import zlib
 from collections.abc import Iterator
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-
 from pipeline.curate.read.elements import FILE, REJECT, reject
 from pipeline.curate.read.table import read_table
 from pipeline.curate.read.warc import read_warc
 from pipeline.curate.read.wat import read_wat
+from pipeline.tables import MAX_GZIP_RATIO, gunzip_capped
+from runtime import storage
+
+__all__ = ["MAX_GZIP_RATIO", "BadFileError", "detect_format", "gunzip_capped", "read_file"]
 from schemas.vocab import Reason
 
 SUFFIXES = (
@@ -107,34 +108,12 @@ def _records(stream, fmt: str, path: str, opts) -> Iterator[tuple]:
     return read_table(data, fmt, path, opts.url_col, opts.caption_col)
 
 
-MAX_GZIP_RATIO = 200
-
-
-def gunzip_capped(data: bytes) -> bytes:
-    """`gzip.decompress(data)` (all members), refusing output over MAX_GZIP_RATIO x the input."""
-    limit = max(64 << 20, MAX_GZIP_RATIO * len(data))
-    out, size = [], 0
-    while data:
-        inflate, pending = zlib.decompressobj(wbits=31), data
-        while not inflate.eof:
-            chunk = inflate.decompress(pending, 1 << 20)
-            pending = inflate.unconsumed_tail
-            size += len(chunk)
-            if size > limit:
-                raise OSError(f"gzip inflates past {limit} bytes ({MAX_GZIP_RATIO}x): a gzip bomb")
-            out.append(chunk)
-            if not chunk and not pending:
-                raise EOFError("gzip stream ends inside a member (truncated file)")
-        data = inflate.unused_data
-    return b"".join(out)
-
-
 def read_file(path: str, opts) -> Iterator[tuple]:
     """See the module doc."""
     fmt = detect_format(path, opts.input_format)
     read = 0
     try:
-        raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        raw = storage.open_read(path)
         stream = CheckedStream(raw, path.lower().endswith(".gz"))
         for kind, value in _records(stream, fmt, path, opts):
             read += 1
