@@ -13,8 +13,6 @@ only what the last transform needs (Beam's Dask runner) still run all of them.
 
 from __future__ import annotations
 
-import json
-
 import apache_beam as beam
 
 from pipeline.download import shardio
@@ -23,8 +21,8 @@ from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig
 from pipeline.download.stats import after_dedup
 from pipeline.download.transforms import DownloadShards
+from runtime import storage
 from runtime.engines import finish, widen, with_outputs
-from schemas import layout
 from schemas.vocab import Status
 
 SUMMARY_KEYS = (
@@ -85,7 +83,7 @@ def _sum_counts(dicts) -> dict:
 
 
 def _write_summary(summary: dict, path: str) -> str:
-    layout.write_text_atomic(path, json.dumps(summary, sort_keys=True))
+    storage.write_json(path, summary, indent=None)
     return path
 
 
