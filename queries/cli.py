@@ -43,6 +43,12 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no dump: wordfreq's English words + WordNet (default /usr/share/wordnet)",
     )
+    p.add_argument(
+        "--language",
+        default="en",
+        help="Wikipedia/wordfreq language code: the pageviews domain, the dump's segmenter, "
+        "wordfreq's list with --embedded (WordNet only where --wordnet is given unless en)",
+    )
     p.add_argument("--unigram-min-count", type=int, default=100)
     p.add_argument("--bigram-min-pmi", type=float, default=30.0)
     p.add_argument("--bigram-min-count", type=int, default=10)
@@ -61,6 +67,7 @@ _OUR_PREFIXES = (
     "--bigram",
     "--title",
     "--max-size",
+    "--lang",
 )
 
 
@@ -81,6 +88,7 @@ def run_build(argv: list[str]) -> int:
         pageviews=args.pageviews,
         wordnet=args.wordnet,
         embedded=args.embedded,
+        language=args.language,
         thresholds=Thresholds(
             args.unigram_min_count,
             args.bigram_min_pmi,

@@ -21,6 +21,13 @@ text with Python sets (one-token entries against the tokens, two-token entries a
 adjacent pairs, longer ones checked from their first two tokens); `match_batch` does it
 for a whole batch in numpy (`queries.columnar`: no Python object per token, one cache
 line per token lookup), falling back to `match` for small batches and very long texts.
+
+Languages written without spaces (`language="zh"`, `"ja"`, `"ko"`; `queries.segment`): entries
+and texts are first split into words by the language's segmenter (the one the list was built
+with), so an entry matches when its words occur as a run of the text's words. Only texts holding
+a character of the language's script are segmented (others cannot hold its words and are
+matched as they are). Results are the entries as given, never their segmented form. Other
+languages match as above; a language we cannot segment raises `UnsupportedLanguage`.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import numpy as np
 
 from queries.arrays import PADDED, TO_SPACE
 from queries.columnar import ColumnarIndex
+from queries.segment import SCRIPT_CHARS, segmenter, segmenter_kind
 
 COLUMNAR_MIN_TEXTS = 64  # smaller batches: the per-text path if built (numpy's fixed costs)
 CHUNK_TEXTS = 8192  # texts per columnar pass
@@ -51,8 +59,19 @@ def pad_text(text: str) -> str:
 class QueryMatcher:
     """Matches texts against a fixed list of entries; build once, reuse across texts."""
 
-    def __init__(self, entries: Iterable[str]):
-        self._columnar = ColumnarIndex(list(dict.fromkeys(entries)))
+    def __init__(self, entries: Iterable[str], language: str | None = None):
+        entries = list(dict.fromkeys(entries))
+        self.language = language
+        kind = segmenter_kind(language)
+        self._script = SCRIPT_CHARS[kind] if kind else None
+        self._segment = segmenter(language)
+        self._originals: dict[str, list[str]] | None = None
+        if self._segment is not None:  # entries in segmented form -> the entries as given
+            self._originals = {}
+            for entry in entries:
+                self._originals.setdefault(self._segment(entry), []).append(entry)
+            entries = list(self._originals)
+        self._columnar = ColumnarIndex(entries)
         # the per-text path's tables, built on first use (a batch job may never need them):
         self._unigrams: set[str] | None = None
         # (token, token) -> (the two-token entry or None, token tuples of longer entries
@@ -77,8 +96,27 @@ class QueryMatcher:
     def __len__(self) -> int:
         return len(self._columnar.entries)
 
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_segment": None}  # a segmenter is rebuilt, not pickled
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._segment = segmenter(self.language)
+
+    def _segmented(self, text: str) -> str:
+        return self._segment(text) if self._script.search(text) else text
+
+    def _as_given(self, found: list[str]) -> list[str]:
+        originals = self._originals
+        return sorted({e for f in found for e in originals[f]}) if found else found
+
     def match(self, text: str) -> list[str]:
         """The distinct entries `text` contains, sorted."""
+        if self._segment is not None:
+            return self._as_given(self._match(self._segmented(text)))
+        return self._match(text)
+
+    def _match(self, text: str) -> list[str]:
         if self._unigrams is None:
             self._build_per_text()
         tokens = pad_text(text).split(" ")
@@ -92,9 +130,15 @@ class QueryMatcher:
     def match_batch(self, texts: Iterable[str]) -> list[list[str]]:
         """`match` over many texts, in order: column-wise (`queries.columnar`) in chunks."""
         texts = texts if isinstance(texts, list) else list(texts)
+        if self._segment is not None:
+            found = self._match_batch([self._segmented(t) for t in texts])
+            return [self._as_given(f) for f in found]
+        return self._match_batch(texts)
+
+    def _match_batch(self, texts: list[str]) -> list[list[str]]:
         small = len(texts) < COLUMNAR_MIN_TEXTS and self._unigrams is not None
         if small or not self._columnar.usable:  # small: only once `match` built its tables
-            return [self.match(t) for t in texts]
+            return [self._match(t) for t in texts]
         lengths = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)))
         out: list[list[str]] = []
         start = 0
@@ -103,7 +147,7 @@ class QueryMatcher:
             stop = int(np.searchsorted(lengths, base + CHUNK_CHARS, side="right"))
             stop = min(max(stop, start + 1), start + CHUNK_TEXTS)
             if stop == start + 1 and lengths[start] - base > CHUNK_CHARS:
-                out.append(self.match(texts[start]))  # one very long text
+                out.append(self._match(texts[start]))  # one very long text
             else:
                 out.extend(self._columnar.match_batch(texts[start:stop]))
             start = stop

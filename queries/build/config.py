@@ -24,5 +24,6 @@ class BuildConfig:
     pageviews: list[str] = field(default_factory=list)
     wordnet: str | None = None
     embedded: bool = False
+    language: str = "en"  # Wikipedia / wordfreq language code (queries.segment)
     thresholds: Thresholds = field(default_factory=Thresholds)
     max_size: int = 500_000

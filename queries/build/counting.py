@@ -37,6 +37,7 @@ from queries.build.title import ReadPageviewsFn, TitleViews
 from queries.build.tokens import word_runs
 from queries.build.unigram import FrequentUnigrams
 from queries.build.wikitext import strip_markup
+from queries.segment import segmenter
 
 # Emit partial counts once a worker holds this many distinct keys (bounds its memory;
 # the CombinePerKey after it merges the partial counts).
@@ -50,8 +51,15 @@ class ReadDumpFn(beam.DoFn):
 
     Output tags: main `(word, int)`; `bigram` `("x y", int)`; `tokens` `int`;
     `stats` `(str, int)` (articles, redirects, other_namespaces); `error` `str`
-    (a message naming the file: truncated bz2, not XML, ...).
+    (a message naming the file: truncated bz2, not XML, ...). With a `language` written
+    without spaces, article text is split into words by `queries.segment` first.
     """
+
+    def __init__(self, language: str | None = None):
+        self.language = language
+
+    def setup(self):
+        self.segment = segmenter(self.language)
 
     def process(self, path: str) -> Iterator:
         unigrams: Counter[str] = Counter()
@@ -60,7 +68,8 @@ class ReadDumpFn(beam.DoFn):
         tokens = 0
         try:
             for article in iter_articles(path, stats):
-                for run in word_runs(strip_markup(article.text)):
+                text = strip_markup(article.text)
+                for run in word_runs(self.segment(text) if self.segment else text):
                     tokens += len(run)
                     unigrams.update(run)
                     bigrams.update(f"{a} {b}" for a, b in zip(run, run[1:]))
@@ -93,8 +102,11 @@ class Counts:
     errors: list[str] = field(default_factory=list)
 
 
-def build_pipeline(p, dump_files, pageview_files, thresholds: Thresholds, work_dir: str):
-    """Add the counting graph to pipeline `p`; results go to `work_dir/<output>-*.jsonl`."""
+def build_pipeline(
+    p, dump_files, pageview_files, thresholds: Thresholds, work_dir: str, language: str = "en"
+):
+    """Add the counting graph to pipeline `p`; results go to `work_dir/<output>-*.jsonl`.
+    `language`: the dump's language (segmentation) and the pageviews' domain code."""
     outputs: dict[str, list] = {name: [] for name in OUTPUTS}
     if dump_files:
         read = (
@@ -102,7 +114,7 @@ def build_pipeline(p, dump_files, pageview_files, thresholds: Thresholds, work_d
             | "DumpFiles" >> beam.Create(sorted(dump_files))
             | "SpreadDumps" >> beam.Reshuffle()
             | "ReadDump"
-            >> beam.ParDo(ReadDumpFn()).with_outputs(
+            >> beam.ParDo(ReadDumpFn(language)).with_outputs(
                 "bigram", "tokens", "stats", "error", main="unigram"
             )
         )
@@ -122,7 +134,7 @@ def build_pipeline(p, dump_files, pageview_files, thresholds: Thresholds, work_d
             | "PageviewFiles" >> beam.Create(sorted(pageview_files))
             | "SpreadPageviews" >> beam.Reshuffle()
             | "ReadPageviews"
-            >> beam.ParDo(ReadPageviewsFn()).with_outputs("stats", "error", main="title")
+            >> beam.ParDo(ReadPageviewsFn(language)).with_outputs("stats", "error", main="title")
         )
         outputs["title"].append(views.title | TitleViews(thresholds.title_min_views))
         outputs["stats"].append(views.stats)

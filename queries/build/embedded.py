@@ -1,4 +1,9 @@
-"""`--embedded`: unigrams with no dump, from the English word list shipped in `wordfreq`.
+"""`--embedded`: unigrams with no dump, from a word list shipped in `wordfreq`.
+
+`--language XX` takes wordfreq's list for XX (its `large` list where wordfreq has one, else
+`small`; `available_languages()` lists them, ~40). What follows describes English; other
+languages are filtered and scored the same way. Lists of languages written without spaces
+(zh, ja, ko) hold the words wordfreq's segmenter yields, the one `queries.segment` uses.
 
 `wordfreq.top_n_list("en", ..., wordlist="large")` gives 319,938 English words (a blend
 of Wikipedia, subtitles, news, books, web text, Twitter and Reddit; lower-cased by
@@ -22,16 +27,30 @@ _HAS_LETTER = re.compile(r"[^\W\d_]")
 _ALL = 10_000_000
 
 
-def embedded_unigrams() -> dict[str, float]:
-    """English words from wordfreq (module doc) -> count per billion tokens."""
+def available_languages() -> list[str]:
+    import wordfreq
+
+    return sorted(wordfreq.available_languages("best"))
+
+
+def embedded_unigrams(language: str = "en") -> dict[str, float]:
+    """Words of `language` from wordfreq (module doc) -> count per billion tokens."""
     import wordfreq  # only the embedded build needs it
 
+    from queries.build.errors import QueryBuildError
+
+    if language not in wordfreq.available_languages("best"):
+        raise QueryBuildError(
+            f"--embedded --language {language}: wordfreq has no word list for it; it has "
+            + ", ".join(available_languages())
+        )
+    wordlist = "large" if language in wordfreq.available_languages("large") else "small"
     bucket_freq: dict[str, float] = {}
-    for cb, bucket in enumerate(wordfreq.get_frequency_list("en", wordlist="large")):
+    for cb, bucket in enumerate(wordfreq.get_frequency_list(language, wordlist=wordlist)):
         for word in bucket:
             bucket_freq.setdefault(word, wordfreq.cB_to_freq(-cb))
     out: dict[str, float] = {}
-    for word in wordfreq.top_n_list("en", _ALL, wordlist="large"):
+    for word in wordfreq.top_n_list(language, _ALL, wordlist=wordlist):
         if _WORD.fullmatch(word) and _HAS_LETTER.search(word):
             out[word] = float(round(bucket_freq[word] * 1e9))
     return out

@@ -64,9 +64,12 @@ def build(config: BuildConfig, beam_args: list[str] | None = None) -> BuildResul
     """
     if config.embedded and (config.wikipedia_dump or config.pageviews):
         raise QueryBuildError("--embedded builds without a dump: drop --wikipedia-dump/--pageviews")
+    language = _language(config.language)
     dumps = expand_files(config.wikipedia_dump, "Wikipedia dump")
     views = expand_files(config.pageviews, "pageviews")
-    wordnet_dir = config.wordnet or (DEFAULT_WORDNET if config.embedded else None)
+    # Princeton WordNet is English: other languages get a wordnet only when one is given
+    default_wordnet = DEFAULT_WORDNET if config.embedded and language == "en" else None
+    wordnet_dir = config.wordnet or default_wordnet
     if not (dumps or views or wordnet_dir or config.embedded):
         raise QueryBuildError(
             "no source given: pass --wikipedia-dump, --pageviews, --wordnet or --embedded"
@@ -76,19 +79,28 @@ def build(config: BuildConfig, beam_args: list[str] | None = None) -> BuildResul
     if wordnet_dir:  # read first: a missing folder should fail before a long job
         candidates[QuerySource.WORDNET] = dict.fromkeys(read_wordnet(wordnet_dir), 0.0)
     if dumps or views:
-        counts = _count(dumps, views, config.thresholds, beam_args or [])
+        counts = _count(dumps, views, config.thresholds, beam_args or [], language)
         candidates[QuerySource.UNIGRAM] = counts.unigram
         candidates[QuerySource.BIGRAM] = counts.bigram
         candidates[QuerySource.TITLE] = counts.title
     if config.embedded:
-        candidates[QuerySource.UNIGRAM] = embedded_unigrams()
+        candidates[QuerySource.UNIGRAM] = embedded_unigrams(language)
     rows = assemble(candidates, config.max_size)
     write(config.out, rows)
     stats = counts.stats if counts else {}
     return BuildResult(rows, breakdown(rows), stats, _notes(stats, config, dumps))
 
 
-def _count(dumps, views, thresholds: Thresholds, beam_args: list[str]):
+def _language(code: str) -> str:
+    from queries.segment import UnsupportedLanguage, check_language
+
+    try:
+        return check_language(code)
+    except UnsupportedLanguage as e:
+        raise QueryBuildError(f"--language: {e}") from e
+
+
+def _count(dumps, views, thresholds: Thresholds, beam_args: list[str], language: str):
     """Run the counting pipeline; its `Counts`, or the first file error raised."""
     import apache_beam as beam
 
@@ -99,7 +111,7 @@ def _count(dumps, views, thresholds: Thresholds, beam_args: list[str]):
     work_dir = _work_dir(beam_options)
     try:
         with beam.Pipeline(options=beam_options) as p:
-            build_pipeline(p, dumps, views, thresholds, work_dir)
+            build_pipeline(p, dumps, views, thresholds, work_dir, language)
         counts = read_results(work_dir)
     finally:
         _remove(work_dir)

@@ -6,7 +6,8 @@ title are summed over all the files given (MetaCLIP sampled 25 days).
 
 Rules (chosen to match MetaCLIP's build, which took the `en ` lines only):
 
-- only domain code `en` (English Wikipedia, desktop) counts. `en.m` (mobile web) is left
+- only domain code `en` (English Wikipedia, desktop) counts; with `--language XX`, `XX`
+  (that language's Wikipedia, desktop). `en.m` (mobile web) is left
   out: MetaCLIP's threshold of 70 was set on desktop counts, and counting both would
   shift which titles pass. Other `en.*` codes are other projects (`en.d` Wiktionary, ...).
 - titles with a `:` are skipped: namespaced pages (`Special:Search`, `User:X`,
@@ -38,12 +39,13 @@ _FLUSH_AT = 500_000
 BAD_LINE = "bad_line"
 
 
-def parse_line(line: str) -> tuple[str, int] | None | str:
-    """(title, views) for an English article line, None for other lines, BAD_LINE if bad."""
+def parse_line(line: str, domain: str = DOMAIN) -> tuple[str, int] | None | str:
+    """(title, views) for an article line of Wikipedia `domain`, None for other lines,
+    BAD_LINE if bad."""
     parts = line.split(" ")
     if len(parts) < 3:
         return BAD_LINE if line.strip() else None
-    if parts[0] != DOMAIN:
+    if parts[0] != domain:
         return None
     try:
         views = int(parts[2])
@@ -62,13 +64,17 @@ class ReadPageviewsFn(beam.DoFn):
     `error` `str` (a message naming the file; the build fails after the pipeline).
     """
 
+    def __init__(self, domain: str = DOMAIN):
+        self.domain = domain
+
     def process(self, path: str) -> Iterator:
         sums: dict[str, int] = {}
         bad = 0
         try:
             with open_maybe_compressed(path) as f:
                 for raw in f:
-                    parsed = parse_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    parsed = parse_line(line, self.domain)
                     if parsed is None:
                         continue
                     if parsed == BAD_LINE:
