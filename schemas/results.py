@@ -55,12 +55,16 @@ _METRIC_FIELDS = (
 
 @dataclass(frozen=True)
 class ZeroshotResult:
-    """What `trainer zeroshot` prints: top-1/top-5 accuracy as fractions over `n` images."""
+    """What `trainer zeroshot` prints: top-1/top-5 accuracy as fractions over `n` images,
+    top-1 accuracy per class (None for a class without images) and its mean over the classes
+    that have images (mean per-class recall, the balanced accuracy some benchmarks report)."""
 
     top1: float
     top5: float
     n: int
     classes: int
+    per_class_accuracy: dict[str, float | None] = field(default_factory=dict)
+    mean_per_class_recall: float = 0.0
 
 
 @dataclass(frozen=True)

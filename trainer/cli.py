@@ -88,11 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trainer", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
-    z = sub.add_parser("zeroshot", help="zero-shot accuracy on an ImageFolder-style DIR")
+    z = sub.add_parser("zeroshot", help="zero-shot accuracy on an ImageFolder DIR or shards")
     z.add_argument("--checkpoint", required=True)
-    z.add_argument("--images", required=True)
+    src = z.add_mutually_exclusive_group(required=True)
+    src.add_argument("--images", help="ImageFolder-style DIR (one folder per class)")
+    src.add_argument("--data", help="webdataset SPEC with a class index per sample (KEY.cls)")
     z.add_argument("--classnames", default=None)
-    z.add_argument("--templates", default=None)
+    z.add_argument("--templates", default=None, help="imagenet (CLIP's 80) | FILE")
     r = sub.add_parser("retrieval", help="image<->text recall@1/5/10 on shards")
     r.add_argument("--checkpoint", required=True)
     r.add_argument("--data", required=True)
@@ -182,6 +184,7 @@ def cmd_zeroshot(args: argparse.Namespace) -> None:
         env.device,
         classnames=read_lines(args.classnames) if args.classnames else None,
         templates=load_templates(args.templates),
+        data=args.data,
         rank=env.rank,
         world_size=env.world_size,
         batch_size=args.batch_size,

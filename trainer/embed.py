@@ -22,13 +22,13 @@ from PIL import Image
 from trainer.checkpoint import load_for_eval
 from trainer.data import SkipCounter
 from trainer.distributed import pick_device
-from trainer.evaluate import IMAGE_SUFFIXES
 from trainer.model import CLIP
 from trainer.progress import ProgressBar
 from trainer.samples import batched, iter_samples
 from trainer.step import autocast
 from trainer.tokenizer import CLIPTokenizer
 from trainer.transforms import EvalTransform
+from trainer.zeroshot import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 

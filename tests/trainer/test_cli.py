@@ -160,7 +160,14 @@ def test_zeroshot_cli_prints_one_json_object(trained, shape_folder, capsys, tmp_
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     result = json.loads(out[0])
-    assert set(result) == {"top1", "top5", "n", "classes"}
+    assert set(result) == {
+        "top1",
+        "top5",
+        "n",
+        "classes",
+        "per_class_accuracy",
+        "mean_per_class_recall",
+    }
     assert result["n"] == 36 and result["classes"] == 12
     assert result["top1"] > 0.25 and result["top5"] >= result["top1"]  # chance 1/12
 
