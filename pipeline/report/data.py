@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.report.draws import load_draws
 from runtime import storage
 from runtime.storage import join
 from schemas import layout
@@ -50,6 +51,7 @@ class ReportData:
     evals: dict[str, dict] = field(default_factory=dict)  # file name -> parsed object
     shard_config: dict = field(default_factory=dict)  # the first shard's image flags
     train_run: str | None = None
+    draws: list[dict] = field(default_factory=list)  # the trainer's balanced draws (draws.py)
     notes: list[str] = field(default_factory=list)  # what could not be read
 
 
@@ -144,6 +146,7 @@ def _add_sample(key: str, p: dict[str, bytes], data: ReportData, max_thumbs: int
 def load_train_run(run: str, data: ReportData) -> None:
     data.train_run = run
     data.train_config = read_json(join(run, "config.json"), data.notes)
+    data.draws = load_draws(run, data.notes)
     try:
         for line in storage.read_text(join(run, "metrics.jsonl")).splitlines():
             try:

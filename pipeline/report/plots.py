@@ -62,6 +62,25 @@ def query_distribution(matches: list[int], kept: list[int], t: int | None) -> st
     return to_uri(fig)
 
 
+def balance_draws(draws: list[dict], t: float | None) -> str | None:
+    """Per epoch of a balanced training run: kept per entry (rank-frequency) against matches."""
+    if not draws or not any(draws[0]["matches"]):
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    before = sorted((m for m in draws[0]["matches"] if m > 0), reverse=True)
+    ax.loglog(range(1, len(before) + 1), before, color=BLUE, lw=4, alpha=0.6, label="pool")
+    for d, color in zip(draws, STAGE_COLORS[1:]):
+        kept = sorted((k for k in d["kept"] if k > 0), reverse=True)
+        ax.loglog(range(1, len(kept) + 1), kept, color=color, lw=1.4, label=f"epoch {d['epoch']}")
+    if t:
+        ax.axhline(t, color=GREY, lw=0.8, ls="--", label=f"t = {t:,g}")
+    ax.set_xlabel("entry rank (by count)")
+    ax.set_ylabel("samples matching the entry")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    return to_uri(fig)
+
+
 def hbar(
     counts: dict[str, int],
     title: str,

@@ -209,9 +209,17 @@ def training(d: ReportData) -> str:
         evals.append(f"<h3>{esc(name)}</h3>" + table(r))
     last = {k: v for k, v in numbers.last_metrics(d.metrics).items()}
     cfg = train_config_rows(d.train_config)
+    t = (d.train_config.get("data") or {}).get("balance_t")
+    draws = [
+        "<h3>Balanced draws (samples per epoch: "
+        + ", ".join(f"{x['samples']:,}" for x in d.draws)
+        + ")</h3>",
+        plot(plots.balance_draws(d.draws, t), "the draws"),
+    ]
     return section(
         f"Training: {d.train_run}",
         plot(plots.loss_curve(d.metrics), "the loss curve"),
+        *(draws if d.draws else []),
         "<h3>Last logged step</h3>",
         table(last),
         *(evals or [missing("no zeroshot.json / retrieval.json found")]),

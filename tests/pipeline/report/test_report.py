@@ -190,3 +190,24 @@ def test_cli_rejects_missing_folders(tmp_path, capsys):
     assert report_cli([str(tmp_path / "nope")]) == 2
     assert report_cli([str(tmp_path), "--train-run", str(tmp_path / "nope")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_training_section_plots_the_balanced_draws(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run = tmp_path / "run"
+    (run / "balance").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"data": {"balance_t": 5.0}}))
+    matches = [50, 20, 5, 2]
+    for epoch, kept in enumerate(([6, 5, 5, 2], [7, 4, 5, 2])):
+        counts = {"query": ["a", "b", "c", "d"], "matches": matches, "kept": kept}
+        pq.write_table(pa.table(counts), run / "balance" / f"epoch_{epoch:04d}_counts.parquet")
+        draw = {"key": [f"{i:09d}" for i in range(10 + epoch)]}
+        pq.write_table(pa.table(draw), run / "balance" / f"epoch_{epoch:04d}.parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert report_cli([str(out), "--train-run", str(run)]) == 0
+    html = open(out / "report.html", encoding="utf-8").read()
+    assert "Balanced draws (samples per epoch: 10, 11)" in html
+    assert re.search(r"<img class=plot src='data:image/png;base64,[^']+' alt='the draws'", html)
