@@ -55,6 +55,7 @@ class Paths:
         self.zeroshot = os.path.join(out, "zeroshot.json")
         self.retrieval = os.path.join(out, "retrieval.json")
         self.host_log = os.path.join(out, "logs", "image_host.log")
+        self.tls = os.path.join(out, "tls")  # the image host's test CA (ca.pem), made at start
 
 
 def verified(folder: str) -> bool:
@@ -78,7 +79,10 @@ def shard_spec(folder: str) -> str:
 def download_flags(cfg: DemoConfig) -> list[str]:
     # Only 127.0.0.1 is opened; the synthetic hosts' names map to it. Short timeouts keep the
     # slow/endless hostile routes from dominating the demo's wall time.
+    # The image host speaks https too (on the same port), with a CA it makes when it starts.
     return [
+        "--ca-bundle",
+        os.path.join(Paths(cfg.out).tls, "ca.pem"),
         "--resolve",
         f"*.{concepts.DOMAIN}:127.0.0.1",
         "--allow-networks",
@@ -170,7 +174,7 @@ class Demo:
         """Start the image host the first time a stage needs it; the stack stops it."""
         if self._host is None:
             print(f"[demo] image host: starting on 127.0.0.1:{port}", flush=True)
-            self._host = stack.enter_context(ImageHostProcess(port, self.p.host_log))
+            self._host = stack.enter_context(ImageHostProcess(port, self.p.host_log, self.p.tls))
 
     def data(self, stack: contextlib.ExitStack, port: int) -> None:
         c, p = self.cfg, self.p

@@ -2,8 +2,9 @@
 
 `pick_port(preferred)` -> `preferred` when it is free, else a free ephemeral port (the
 crawl's URLs carry the port, so it is chosen before the crawl is written).
-`ImageHostProcess(port)` is a context manager: starts the host, waits until it
-answers, and stops it on exit, also when the demo fails or is interrupted.
+`ImageHostProcess(port, log, tls_dir)` is a context manager: starts the host (http and https
+on one port; its test CA in `tls_dir/ca.pem`), waits until it answers, and stops it on exit,
+also when the demo fails or is interrupted.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def pick_port(preferred: int) -> int:
 class ImageHostProcess:
     """The image host in its own process (its drawing then uses its own core, not the demo's)."""
 
-    def __init__(self, port: int, log_file: str, start_timeout: float = 30.0):
+    def __init__(self, port: int, log_file: str, tls_dir: str | None = None,
+                 start_timeout: float = 30.0):  # fmt: skip
         self.port, self.log_file, self.start_timeout = port, log_file, start_timeout
+        self.tls_dir = tls_dir  # https too: the CA to trust is written to tls_dir/ca.pem
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> ImageHostProcess:
@@ -51,7 +54,14 @@ class ImageHostProcess:
             )
         log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "synth.image_host", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "synth.image_host",
+                "--port",
+                str(self.port),
+                *(["--tls-dir", self.tls_dir] if self.tls_dir else []),
+            ],  # fmt: skip
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -5,6 +5,8 @@ port, and a downloader maps them here with `--resolve HOST:127.0.0.1`):
 
 - `/img/<name>.<ext>?shape=&color=&bg=&count=&w=&h=` — `draw.render`, cached in memory.
 - `/private/<name>.<ext>` — an image that `/robots.txt` disallows.
+- `/to-http/<name>.<ext>`, `/to-https/<name>.<ext>` — a 302 to `/img/<name>.<ext>` on the
+  same host (the Host header) over that scheme.
 - `/hostile/<route>/<name>` — every `concepts.HOSTILE_ROUTES` entry (see `_HOSTILE`).
 
 Use it in a test or benchmark as a context manager (serves from a thread)::
@@ -12,15 +14,20 @@ Use it in a test or benchmark as a context manager (serves from a thread)::
     with ImageHost() as host:
         host.port, host.url("img0.openwit-demo.test", "/img/a.jpg"), host.requests
 
-or run it alone: `python -m synth.image_host --port 8000 [--prerender URLS.txt]`.
+or run it alone: `python -m synth.image_host --port 8000 [--prerender URLS.txt] [--tls-dir D]`.
 Every loop is bounded: an endless body stops after `ENDLESS_LIMIT` bytes.
+
+HTTP/1.1 with keep-alive. With a TLS context (`ImageHost(tls=TestPKI(d).server_context())`,
+or `--tls-dir D`, which writes the CA a client must trust to `D/ca.pem`) the same port also
+speaks https: a connection whose first byte opens a TLS handshake is wrapped in TLS
+(`synth.tls`), any other is served as plain HTTP. `server.connections` counts the TCP
+connections accepted (connection reuse shows as fewer connections than requests).
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
-import struct
+import ssl
 import threading
 import time
 from collections import defaultdict
@@ -28,11 +35,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from synth import draw
-from synth.draw import bomb_png, pixel_png
+from synth.hostile_routes import _HOSTILE, ENDLESS_LIMIT, SLOW_SECONDS, HostileRoutes
+from synth.tls import is_tls_hello
 
 ROBOTS_TXT = b"User-agent: *\nDisallow: /private/\n"
-ENDLESS_LIMIT = 256 * 1024 * 1024
-SLOW_SECONDS = 3.0
+__all__ = ["ENDLESS_LIMIT", "SLOW_SECONDS", "ImageHost", "HostServer", "_HOSTILE"]
 
 
 class HostServer(ThreadingHTTPServer):
@@ -41,8 +48,11 @@ class HostServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, addr, log_requests: bool = True):
+    def __init__(self, addr, log_requests: bool = True, tls: ssl.SSLContext | None = None):
         super().__init__(addr, Handler)
+        self.tls = tls
+        self.connections = 0
+        self.tls_connections = 0
         self.lock = threading.Lock()
         self.cache: dict[str, tuple[bytes, str]] = {}
         self.requests: list[tuple[str, str, float]] = []  # (host header, path, time)
@@ -60,6 +70,23 @@ class HostServer(ThreadingHTTPServer):
             self.cache[key] = hit
         return hit
 
+    def finish_request(self, request, client_address):
+        """Serve one connection (in its own thread): TLS first if it opens with a handshake."""
+        with self.lock:
+            self.connections += 1
+        if self.tls is None or not is_tls_hello(request):
+            return super().finish_request(request, client_address)
+        try:
+            conn = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # the client refused our certificate (the point of the bad hosts)
+        with self.lock:
+            self.tls_connections += 1
+        try:
+            super().finish_request(conn, client_address)
+        finally:
+            conn.close()
+
     def prerender(self, urls) -> int:
         """Draw and cache the images of `urls` now, so serving them later costs no CPU."""
         n = 0
@@ -74,9 +101,11 @@ class HostServer(ThreadingHTTPServer):
         return n
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(HostileRoutes, BaseHTTPRequestHandler):
     server: HostServer
     server_version = "openwit-image-host/1"
+    protocol_version = "HTTP/1.1"  # keep-alive: every response has a length or closes
+    timeout = 20  # an idle kept-alive connection (or a client that stopped reading) ends
 
     def log_message(self, format, *args):  # noqa: A002 - quiet: tests read `requests`
         pass
@@ -115,148 +144,31 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def _base(self) -> str:
+        scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
+        return f"{scheme}://{self.headers.get('Host', '')}"
+
     def _route(self, parts, hits: int) -> None:
         path = parts.path
         if path == "/robots.txt":
             return self._send(200, ROBOTS_TXT, "text/plain")
         if path.startswith(("/img/", "/private/")):
             return self._send(200, *self.server.image(path, parts.query))
+        if path.startswith(("/to-http/", "/to-https/")):  # a redirect across schemes
+            scheme, name = path[4:].split("/", 1)
+            return self._redirect(f"{scheme}://{self.headers.get('Host', '')}/img/{name}")
         if path.startswith("/hostile/"):
             pieces = path.split("/", 3)
             if len(pieces) == 4 and pieces[2] in _HOSTILE:
                 return _HOSTILE[pieces[2]](self, pieces[3], parts.query, hits)
         self._send(404, b"<html>not found</html>", "text/html")
 
-    # --- hostile routes -------------------------------------------------------------
-    def _img(self, name: str, query: str = "") -> tuple[bytes, str]:
-        if "." not in name:
-            name += ".jpg"
-        return self.server.image(f"/img/{name}", query)
-
-    def _slow_first_byte(self, name, query, hits):
-        time.sleep(SLOW_SECONDS)
-        self._send(200, *self._img(name, query))
-
-    def _slow_body(self, name, query, hits):
-        body, ctype = self._img(name, query)
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        deadline = time.monotonic() + 30
-        for i in range(0, len(body), 64):
-            if time.monotonic() > deadline:
-                break
-            self.wfile.write(body[i : i + 64])
-            self.wfile.flush()
-            time.sleep(0.25)
-
-    def _reset(self, name, query, hits):
-        body, ctype = self._img(name, query)
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[: len(body) // 3])
-        self.wfile.flush()
-        # SO_LINGER 0: close() sends RST instead of FIN, a reset mid-body.
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.connection.close()
-        self.close_connection = True
-
-    def _status(code: int, headers: dict | None = None):
-        def route(self, name, query, hits):
-            self._send(code, f"<html>{code}</html>".encode(), "text/html", headers)
-
-        return route
-
-    def _then_200(self, name, query, hits):
-        if hits == 1:
-            return self._send(500, b"<html>500</html>", "text/html")
-        self._send(200, *self._img(name, query))
-
-    def _base(self) -> str:
-        return f"http://{self.headers.get('Host', '')}"
-
-    def _chain(self, name, query, hits):
-        hop = int(query.split("hop=")[-1]) if "hop=" in query else 0
-        if hop < 3:
-            return self._redirect(f"{self._base()}/hostile/redirect-chain/{name}?hop={hop + 1}")
-        self._redirect(f"{self._base()}/img/{name if '.' in name else name + '.jpg'}")
-
-    def _loop(self, name, query, hits):
-        nxt = "b" if "hop=a" in query else "a"
-        self._redirect(f"{self._base()}/hostile/redirect-loop/{name}?hop={nxt}")
-
-    def _private(self, name, query, hits):
-        self._redirect(f"http://127.0.0.2:{self.server.server_address[1]}/img/{name}.jpg")
-
-    def _metadata(self, name, query, hits):
-        self._redirect("http://169.254.169.254/latest/meta-data/")
-
-    def _wrong_type(self, name, query, hits):
-        self._send(200, self._img(name, query)[0], "text/plain")
-
-    def _html(self, name, query, hits):
-        self._send(200, b"<!doctype html><html><body>soft 404</body></html>", "image/jpeg")
-
-    def _truncated(self, name, query, hits):
-        body = self._img(name.rsplit(".", 1)[0] + ".jpg", query)[0]
-        self._send(200, body[: len(body) * 3 // 5], "image/jpeg")
-
-    def _corrupt(self, name, query, hits):
-        body = bytearray(self._img(name.rsplit(".", 1)[0] + ".png", "mode=plain")[0])
-        for i in range(60, len(body) - 20, 97):
-            body[i] ^= 0x5A  # flips bits inside IDAT: CRC and zlib stream break
-        self._send(200, bytes(body), "image/png")
-
-    def _bomb(self, name, query, hits):
-        self._send(200, bomb_png(), "image/png")
-
-    def _endless(self, name, query, hits):
-        self.send_response(200)
-        self.send_header("Content-Type", "image/jpeg")
-        self.end_headers()
-        chunk = b"\xff\xd8\xff\xe0" + b"\x00" * 65532
-        for _ in range(ENDLESS_LIMIT // len(chunk)):
-            self.wfile.write(chunk)
-        self.close_connection = True
-
-    def _pixel(self, name, query, hits):
-        self._send(200, pixel_png(), "image/png")
-
-    def _noai(self, name, query, hits):
-        self._send(200, *self._img(name, query), headers={"X-Robots-Tag": "noai, noimageai"})
-
-
-_HOSTILE = {
-    "slow-first-byte": Handler._slow_first_byte,
-    "slow-body": Handler._slow_body,
-    "reset": Handler._reset,
-    "404": Handler._status(404),
-    "410": Handler._status(410),
-    "429": Handler._status(429, {"Retry-After": "1"}),
-    "500-then-200": Handler._then_200,
-    "redirect-chain": Handler._chain,
-    "redirect-loop": Handler._loop,
-    "redirect-private": Handler._private,
-    "redirect-metadata": Handler._metadata,
-    "wrong-content-type": Handler._wrong_type,
-    "html": Handler._html,
-    "truncated-jpeg": Handler._truncated,
-    "corrupt-png": Handler._corrupt,
-    "bomb": Handler._bomb,
-    "endless": Handler._endless,
-    "pixel": Handler._pixel,
-    "noai": Handler._noai,
-}
-
 
 class ImageHost:
     """Serve from a background thread on 127.0.0.1 (port 0 = ephemeral) while in `with`."""
 
-    def __init__(self, port: int = 0, log_requests: bool = True):
-        self.server = HostServer(("127.0.0.1", port), log_requests)
+    def __init__(self, port: int = 0, log_requests: bool = True, tls: ssl.SSLContext | None = None):
+        self.server = HostServer(("127.0.0.1", port), log_requests, tls)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -268,8 +180,8 @@ class ImageHost:
         self.server.shutdown()
         self.server.server_close()
 
-    def url(self, host: str, path: str) -> str:
-        return f"http://{host}:{self.port}{path}"
+    def url(self, host: str, path: str, scheme: str = "http") -> str:
+        return f"{scheme}://{host}:{self.port}{path}"
 
     @property
     def requests(self) -> list[tuple[str, str, float]]:
@@ -281,8 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m synth.image_host", description=__doc__)
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--prerender", help="a file of URLs (one a line) to draw before serving")
+    p.add_argument("--tls-dir", help="serve https too; the CA to trust is written to DIR/ca.pem")
     args = p.parse_args(argv)
-    server = HostServer(("127.0.0.1", args.port), log_requests=False)
+    tls = None
+    if args.tls_dir:
+        from synth.tls import TestPKI
+
+        tls = TestPKI(args.tls_dir).server_context()
+    server = HostServer(("127.0.0.1", args.port), log_requests=False, tls=tls)
     if args.prerender:
         with open(args.prerender) as f:
             n = server.prerender(f)

@@ -3,10 +3,12 @@
 `Fetcher(cfg).fetch_image(url) -> (bytes, final_url)` or `FetchError`. Per hop:
 scheme and domain checks, resolution (`--resolve`, cached), the address policy on
 the address actually connected to, robots.txt of the host (cached per worker), a
-per-host connection cap, then one GET; redirects are followed by hand so every hop is
-vetted again. Responses are checked before their body is read: status, X-Robots-Tag
-opt-outs, content type. Retries (429, 5xx, timeouts, resets) back off exponentially
-and honour Retry-After up to `MAX_RETRY_AFTER`.
+per-host connection cap, then one GET (http or https, on a kept-alive connection when one
+is idle); redirects are followed by hand so every hop, http or https, is vetted again.
+Responses are checked before their body is read: status, X-Robots-Tag opt-outs, content
+type. Retries (429, 5xx, timeouts, resets) back off exponentially and honour Retry-After
+up to `MAX_RETRY_AFTER`. The whole request (every attempt, hop, and wait between them) ends
+within `cfg.deadline()` seconds: a retry that could not finish in time is not started.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from urllib.parse import quote, urljoin, urlsplit
 from pipeline.download.http import FetchError, get
 from pipeline.download.netpolicy import AddressPolicy, BlockedAddress, Resolver
 from pipeline.download.options import ROBOTS_TOKEN, DownloadConfig
+from pipeline.download.pool import ConnectionPool
 from pipeline.download.robots import RobotsCache
+from pipeline.download.tls import client_context
 from schemas.vocab import DownloadReason as R
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -86,6 +90,11 @@ class Fetcher:
                         "Accept-Encoding": "identity"}  # fmt: skip
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
+        self.pool = ConnectionPool(client_context(cfg.ca_pem), cfg.per_host_connections)
+
+    def close(self) -> None:
+        """Close the idle kept-alive connections (the Fetcher stays usable)."""
+        self.pool.close_all()
 
     @contextmanager
     def _host_slot(self, host: str):
@@ -98,15 +107,19 @@ class Fetcher:
 
     def fetch_image(self, url: str) -> tuple[bytes, str]:
         """The image bytes at `url` (after redirects) and the final URL; FetchError otherwise."""
+        deadline = time.monotonic() + self.cfg.deadline()
         for attempt in range(self.cfg.retries + 1):
             try:
-                return self._follow(url, image=True)
+                return self._follow(url, image=True, deadline=deadline)
             except FetchError as e:
                 if not e.retryable or attempt == self.cfg.retries:
                     raise
                 if e.retry_after is not None and e.retry_after > MAX_RETRY_AFTER:
                     raise
-                time.sleep(max(self.cfg.backoff * 2**attempt, e.retry_after or 0.0))
+                wait = max(self.cfg.backoff * 2**attempt, e.retry_after or 0.0)
+                if time.monotonic() + wait >= deadline:
+                    raise  # no time left for another attempt: the last error stands
+                time.sleep(wait)
         raise AssertionError("unreachable")
 
     def _vet(self, url: str):
@@ -145,16 +158,18 @@ class Fetcher:
         labels = host.lower().split(".")
         return any(".".join(labels[i:]) in self.cfg.exclude_domains for i in range(len(labels)))
 
-    def _follow(self, url: str, image: bool, max_bytes: int | None = None):
+    def _follow(self, url: str, image: bool, max_bytes: int | None = None, deadline=None):
         for _ in range(self.cfg.max_redirects + 1):
             parts, host, port, address = self._vet(url)
             if image and self.robots is not None:
                 self.robots.check(parts.scheme, host, port, url)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise FetchError(R.TIMEOUT, f"request not done within {self.cfg.deadline():g}s")
             target = request_target(parts)
             with self._host_slot(host):
-                resp = get(parts.scheme, host, port, target, address, self.headers,
+                resp = get(self.pool, parts.scheme, host, port, target, address, self.headers,
                            self.cfg.timeout, max_bytes or self.cfg.max_bytes,
-                           lambda r: self._accept(r, image))  # fmt: skip
+                           lambda r: self._accept(r, image), deadline)  # fmt: skip
             if resp.status in REDIRECTS:
                 url = urljoin(url, resp.headers.get("Location", ""))
                 continue
@@ -188,6 +203,7 @@ class Fetcher:
         default = 443 if scheme == "https" else 80
         name = f"[{host}]" if ":" in host else host  # IPv6 literals need brackets
         netloc = name if port == default else f"{name}:{port}"
+        deadline = time.monotonic() + self.cfg.deadline()
         body, _ = self._follow(f"{scheme}://{netloc}/robots.txt", image=False,
-                               max_bytes=ROBOTS_MAX_BYTES)  # fmt: skip
+                               max_bytes=ROBOTS_MAX_BYTES, deadline=deadline)  # fmt: skip
         return body

@@ -1,9 +1,16 @@
-"""One HTTP GET to a vetted address: pinned connection, timeouts, byte cap.
+"""One HTTP GET to a vetted address: pinned connection, kept alive per host, timeouts, byte cap.
 
-`get(url_parts, address, ...)` connects to `address` (already approved by the
-address policy), sends the URL's host as the Host header (and as TLS SNI for
-https), and returns `Response`. It never follows redirects (the caller re-vets every
-hop). Network failures raise `FetchError` with a `DownloadReason`.
+`get(pool, scheme, host, port, target, address, ...)` sends the request on a connection to
+`address` (already approved by the address policy; the URL's host goes in the Host header and,
+for https, in TLS SNI and the certificate check) and returns `Response`. It never follows
+redirects (the caller re-vets every hop). Network failures raise `FetchError` with a
+`DownloadReason`; a failed TLS handshake gets the reasons of `tls.tls_failure`.
+
+Connections are reused (HTTP/1.1 keep-alive) through `pool.ConnectionPool`, keyed by
+(scheme, host, port, address): a reuse never skips a check, since the key is the vetted
+address and the name the certificate was checked for. A connection goes back to the pool only
+after its response was read to the end; a reused connection that the server had closed
+meanwhile is replaced by a fresh one once, before any of the response was read.
 """
 
 from __future__ import annotations
@@ -14,10 +21,14 @@ import ssl
 import time
 from dataclasses import dataclass
 
+from pipeline.download.tls import tls_failure
 from schemas.vocab import DownloadReason as R
 
 CHUNK = 64 * 1024
-RETRYABLE = frozenset({R.TIMEOUT, R.CONNECTION_RESET, R.CONNECT_ERROR, R.PROTOCOL_ERROR})
+DRAIN_MAX = 16 * 1024  # an unread body this small is read anyway, to keep the connection
+RETRYABLE = frozenset({R.TIMEOUT, R.CONNECTION_RESET, R.CONNECT_ERROR, R.PROTOCOL_ERROR,
+                       R.TLS_ERROR})  # fmt: skip
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 class FetchError(Exception):
@@ -38,83 +49,108 @@ class Response:
     body: bytes
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    """HTTPConnection that connects to a fixed address instead of resolving `host`."""
-
-    def __init__(self, host, port, address, timeout):
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.raw_sock = self.sock  # kept: http.client drops `sock` once the response owns it
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """HTTPSConnection to a fixed address; the certificate is checked against `host` (SNI)."""
-
-    def __init__(self, host, port, address, timeout):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-        self.raw_sock = self.sock
-
-
 def _raise_network(e: Exception, stage: str) -> None:
+    if isinstance(e, FetchError):
+        raise e
+    if isinstance(e, ssl.SSLError):
+        reason, detail = tls_failure(e)
+        raise FetchError(reason, f"{stage}: {detail}") from e
     if isinstance(e, socket.timeout | TimeoutError):
         raise FetchError(R.TIMEOUT, f"{stage} timed out") from e
     if isinstance(e, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
         raise FetchError(R.CONNECTION_RESET, f"{stage}: {e}") from e
     if isinstance(e, http.client.IncompleteRead):
         raise FetchError(R.CONNECTION_RESET, f"body ended early ({len(e.partial)} bytes)") from e
-    if isinstance(e, http.client.HTTPException | ssl.SSLError):
+    if isinstance(e, http.client.HTTPException):
         raise FetchError(R.PROTOCOL_ERROR, f"{stage}: {type(e).__name__} {e}") from e
     raise FetchError(R.CONNECT_ERROR, f"{stage}: {e}") from e
 
 
-def get(scheme, host, port, target, address, headers, timeout, max_bytes, accept_body):
+def _send(pool, key, target, headers, timeout):
+    """(connection, response headers read): a pooled connection first, else a fresh one."""
+    conn = pool.take(key)
+    if conn is not None:
+        try:
+            conn.sock.settimeout(timeout)
+            conn.request("GET", target, headers=headers)
+            return conn, conn.getresponse()
+        except _STALE:
+            conn.close()  # closed by the server while idle: one fresh try below
+        except Exception as e:  # noqa: BLE001
+            conn.close()
+            _raise_network(e, "request")
+    conn = pool.connect(key, timeout)
+    try:
+        conn.request("GET", target, headers=headers)
+        return conn, conn.getresponse()
+    except Exception as e:  # noqa: BLE001 - every network failure becomes a reason
+        conn.close()
+        _raise_network(e, "request")
+
+
+def _read_body(conn, resp, timeout, deadline, max_bytes) -> bytes:
+    declared = resp.getheader("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(R.TOO_LARGE, f"Content-Length {declared} > {max_bytes}")
+    parts, size = [], 0
+    while True:
+        if time.monotonic() > deadline:
+            raise FetchError(R.TIMEOUT, "body not complete before the attempt's deadline")
+        try:
+            # read1: at most one recv, so a trickling server cannot dodge the deadline.
+            conn.raw_sock.settimeout(max(0.01, min(timeout, deadline - time.monotonic())))
+            chunk = resp.read1(CHUNK)
+        except Exception as e:  # noqa: BLE001
+            _raise_network(e, "body")
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError(R.TOO_LARGE, f"body exceeds {max_bytes} bytes")
+        parts.append(chunk)
+    if declared and declared.isdigit() and size < int(declared):
+        raise FetchError(R.CONNECTION_RESET, f"body ended at {size} of {declared} bytes")
+    return b"".join(parts)
+
+
+def _skip_small_body(conn, resp, timeout, deadline) -> bool:
+    """Read a short unwanted body (a redirect's), so the connection can be reused."""
+    declared = resp.getheader("Content-Length")
+    if not (declared and declared.isdigit() and int(declared) <= DRAIN_MAX):
+        return False
+    try:
+        _read_body(conn, resp, timeout, deadline, DRAIN_MAX)
+    except FetchError:
+        return False
+    return True
+
+
+def get(pool, scheme, host, port, target, address, headers, timeout, max_bytes, accept_body,
+        deadline=None):  # fmt: skip
     """GET `target` (path + query) from `address`; read the body only if `accept_body(resp)`.
 
-    The whole attempt (connect, headers, body) must end within 3 x `timeout`, so a
-    server trickling bytes cannot hold a connection forever. Bodies past `max_bytes`
-    raise TOO_LARGE as soon as the limit is crossed (the rest is never read).
+    The attempt (connect, headers, body) must end within 3 x `timeout` and by `deadline`
+    (a `time.monotonic()` value, the whole request's), so a server trickling bytes cannot
+    hold a connection forever. Bodies past `max_bytes` raise TOO_LARGE as soon as the limit
+    is crossed (the rest is never read).
     """
-    cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
-    conn = cls(host, port, address, timeout)
-    deadline = time.monotonic() + 3 * timeout
+    key = (scheme, host, port, address)
+    end = time.monotonic() + 3 * timeout
+    end = min(end, deadline) if deadline is not None else end
+    timeout = max(0.01, min(timeout, end - time.monotonic()))
+    conn, resp = _send(pool, key, target or "/", headers, timeout)
+    reusable = False
     try:
-        try:
-            conn.request("GET", target or "/", headers=headers)
-            resp = conn.getresponse()
-        except Exception as e:  # noqa: BLE001 - every network failure becomes a reason
-            _raise_network(e, "request")
-        if not accept_body(resp):
-            return Response(resp.status, resp.headers, b"")
-        declared = resp.getheader("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
-            raise FetchError(R.TOO_LARGE, f"Content-Length {declared} > {max_bytes}")
-        parts, size = [], 0
-        while True:
-            if time.monotonic() > deadline:
-                raise FetchError(R.TIMEOUT, f"body not complete after {3 * timeout:g}s")
-            try:
-                # read1: at most one recv, so a trickling server cannot dodge the deadline.
-                conn.raw_sock.settimeout(max(0.01, min(timeout, deadline - time.monotonic())))
-                chunk = resp.read1(CHUNK)
-            except Exception as e:  # noqa: BLE001
-                _raise_network(e, "body")
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > max_bytes:
-                raise FetchError(R.TOO_LARGE, f"body exceeds {max_bytes} bytes")
-            parts.append(chunk)
-        if declared and declared.isdigit() and size < int(declared):
-            raise FetchError(R.CONNECTION_RESET, f"body ended at {size} of {declared} bytes")
-        return Response(resp.status, resp.headers, b"".join(parts))
+        if accept_body(resp):
+            body = _read_body(conn, resp, timeout, end, max_bytes)
+            reusable = True
+        else:
+            body = b""
+            reusable = _skip_small_body(conn, resp, timeout, end)
+        return Response(resp.status, resp.headers, body)
     finally:
-        conn.close()
+        resp.close()
+        if reusable and not resp.will_close and conn.sock is not None:
+            pool.give(key, conn)
+        else:
+            conn.close()

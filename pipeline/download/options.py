@@ -45,6 +45,12 @@ class DownloadConfig:
     exclude_domains: tuple[str, ...] = field(default=())
     user_agent: str = USER_AGENT
     backoff: float = 0.5
+    ca_pem: str | None = None  # the --ca-bundle file's text: workers need not see the file
+    request_timeout: float = 0.0
+
+    def deadline(self) -> float:
+        """Seconds one URL may take in all (attempts, redirects, retry waits)."""
+        return self.request_timeout if self.request_timeout > 0 else 6 * self.timeout
 
 
 SHARD_FLAGS = (
@@ -89,6 +95,12 @@ def add_download_args(p: argparse.ArgumentParser, manifest: bool = True) -> None
         default=10.0,
         help="seconds per connect/read; a whole attempt gets 3x this",
     )
+    p.add_argument(
+        "--request-timeout",
+        type=float,
+        default=0.0,
+        help="seconds one URL may take in all: attempts, redirects, retry waits (0 = 6x --timeout)",
+    )
     p.add_argument("--retries", type=int, default=2)
     p.add_argument("--max-bytes", type=int, default=20_000_000)
     p.add_argument("--per-host-connections", type=int, default=16)
@@ -106,7 +118,13 @@ def add_download_args(p: argparse.ArgumentParser, manifest: bool = True) -> None
     p.add_argument("--near-dup-hamming", type=int, default=4)
     p.add_argument("--exclude-images", default=None, metavar="SRC")
     p.add_argument("--exclude-domains", default=None, metavar="FILE")
-    p.add_argument("--user-agent", default=USER_AGENT)  # fmt: skip
+    p.add_argument("--user-agent", default=USER_AGENT)
+    p.add_argument(
+        "--ca-bundle",
+        default=None,
+        metavar="FILE",
+        help="PEM bundle of the CAs to trust for https, in place of the system store",
+    )  # fmt: skip
 
 
 def read_domains(path: str | None) -> tuple[str, ...]:
@@ -137,6 +155,14 @@ def _exists(path: str) -> bool:
     from runtime import storage
 
     return storage.exists(path) or storage.isdir(path)
+
+
+def _read_ca_bundle(path: str | None) -> str | None:
+    if not path:
+        return None
+    from pipeline.download.tls import read_ca_bundle
+
+    return read_ca_bundle(path)
 
 
 def config_from_args(args: argparse.Namespace, output: str) -> DownloadConfig:
@@ -175,4 +201,6 @@ def config_from_args(args: argparse.Namespace, output: str) -> DownloadConfig:
         exclude_images=args.exclude_images,
         exclude_domains=read_domains(args.exclude_domains),
         user_agent=args.user_agent,
+        ca_pem=_read_ca_bundle(args.ca_bundle),
+        request_timeout=args.request_timeout,
     )

@@ -42,6 +42,10 @@ class DownloadShardFn(beam.DoFn):
 
         self.fetcher = Fetcher(self.cfg)
 
+    def teardown(self):
+        if self.fetcher is not None:
+            self.fetcher.close()
+
     def process(self, element):
         from pipeline.download.worker import download_shard
 

@@ -128,3 +128,14 @@ def test_host_process_serves_then_stops_and_busy_ports_are_skipped(tmp_path):
     except ValueError:
         pass
     assert h2.proc.poll() is not None  # stopped on error too
+
+
+def test_host_process_serves_https_with_the_ca_it_writes(tmp_path):
+    import ssl
+
+    port = pick_port(0)
+    with ImageHostProcess(port, str(tmp_path / "log"), str(tmp_path / "tls")):
+        ctx = ssl.create_default_context(cafile=str(tmp_path / "tls" / "ca.pem"))
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+        conn.request("GET", "/img/x.png?shape=circle", headers={"Host": "img0.openwit-demo.test"})
+        assert conn.getresponse().read()[:4] == b"\x89PNG"
