@@ -182,11 +182,12 @@ def _page(i: int, alt: str = "red circle") -> bytes:
     )
 
 
-def _raw_record(url: str, body: bytes, declared: int | str) -> bytes:
+def _raw_record(url: str, body: bytes, declared: int | str | None) -> bytes:
     http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + body
+    length = "" if declared is None else f"Content-Length: {declared}\r\n"
     head = (
         f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {url}\r\n"
-        f"Content-Type: application/http; msgtype=response\r\nContent-Length: {declared}\r\n\r\n"
+        f"Content-Type: application/http; msgtype=response\r\n{length}\r\n"
     )
     return gzip.compress(head.encode() + http + b"\r\n\r\n", mtime=0)
 
@@ -201,8 +202,11 @@ def _read(tmp_path, data: bytes, name="x.warc.gz"):
     return [v[0] for k, v in out if k == "pair"], [v[3] for k, v in out if k == "reject"]
 
 
-@pytest.mark.parametrize("delta", [-20, +500, "abc", "-5"])
-def test_wrong_content_length_keeps_what_came_before_and_names_the_file(tmp_path, delta):
+@pytest.mark.parametrize("delta", [-20, +500, "abc", "-5", 10**12, None])
+def test_wrong_or_missing_content_length_loses_no_record(tmp_path, delta):
+    # Issue 15 changed this test: a lying or missing length used to make the rest of the file
+    # a truncated_file (FastWARC read on across the next records); the framing now finds the
+    # next record where the length lied, so every page is read and credited to itself.
     body = b'<html><img src="/i/50.jpg" alt="red circle 50"></html>'
     declared = (
         len(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + body) + delta
@@ -212,18 +216,18 @@ def test_wrong_content_length_keeps_what_came_before_and_names_the_file(tmp_path
     urls, reasons = _read(
         tmp_path, _page(1) + _raw_record("http://x.test/50", body, declared) + _page(2)
     )
-    assert "http://www1.openwit-demo.test/i/1.jpg" in urls  # what came before stays
-    assert "truncated_file" in reasons  # the rest is not lost silently: the file is named
+    assert urls == [
+        "http://www1.openwit-demo.test/i/1.jpg",
+        "http://x.test/i/50.jpg",
+        "http://www1.openwit-demo.test/i/2.jpg",
+    ]
+    assert reasons == []
 
 
 def test_content_length_past_the_end_of_the_file_names_the_file_and_credits_no_page(tmp_path):
     body = b'<html><img src="/i/50.jpg" alt="red circle 50"></html>'
-    urls, reasons = _read(
-        tmp_path, _page(1) + _raw_record("http://x.test/50", body, 10**12) + _page(2)
-    )
-    # FastWARC reads such a record on across the next gzip members, swallowing page 2: the
-    # record is not turned into candidates (page 2's image would be credited to x.test/50),
-    # and the file is named as truncated instead of counting as read to its end
+    urls, reasons = _read(tmp_path, _page(1) + _raw_record("http://x.test/50", body, 10**6))
+    # the last record declares more than the file holds: the file is cut inside it
     assert urls == ["http://www1.openwit-demo.test/i/1.jpg"]
     assert reasons == ["truncated_file"]
 

@@ -11,7 +11,8 @@ Tables are read whole (one file per worker at a time); a gzipped table that infl
 unreadable file, before it fills memory (text tables compress 5-20x).
 
 Gzip integrity is checked while reading (a second, discarded inflate of the same bytes): FastWARC
-stops quietly at a truncated member, and a silent partial read would look like a whole file.
+(WAT files) stops quietly at a truncated member, and a silent partial read would look like a
+whole file. WARC files are framed by `warc_records`, which checks every member as it inflates.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def read_file(path: str, opts) -> Iterator[tuple]:
     read = 0
     try:
         raw = storage.open_read(path)
-        stream = CheckedStream(raw, path.lower().endswith(".gz"))
+        # WARC framing inflates and checks every gzip member itself: no second inflate for it.
+        stream = CheckedStream(raw, path.lower().endswith(".gz") and fmt != "warc")
         for kind, value in _records(stream, fmt, path, opts):
             read += 1
             yield kind, value

@@ -49,7 +49,6 @@ WEB_ENCODINGS = (
     "cp1256",
     "cp1257",
     "cp1258",
-    "cp874",
     "koi8_r",
     "koi8_u",
     "iso8859_2",
@@ -63,6 +62,7 @@ WEB_ENCODINGS = (
     "euc_jp",
     "iso2022_jp",
     "euc_kr",
+    "cp874",  # after the CJK ones: Chinese text ties with Thai, and is far more common
 )
 
 

@@ -1,16 +1,20 @@
-"""Common Crawl WARC files -> candidate pairs from the `<img>` tags of HTML responses.
+"""WARC files (any version, odd ones too) -> candidate pairs from the `<img>` tags of HTML pages.
 
 Contract of `read_warc(stream, input_file, max_images)`: for each `response` record, yields what
-`images.page_candidates` yields for its HTML, or one reject: `not_html` (another content type),
-`bad_record` (no target URI, or a body that cannot be parsed), `page_too_large` (an HTML body over
-`MAX_PAGE_BYTES` once decompressed: a gzip bomb, or a page no crawler would keep; Common Crawl
-cuts pages at 1 MiB). Memory per page is bounded by that cap: the rest of the record is skipped,
-never held. A record whose payload ends before its declared `Content-Length` (the file ends
-inside it, or a wrong length made FastWARC read on across the next gzip members, swallowing
-the records after it) raises `RecordOverrunError`: the caller names the file as truncated,
-and none of that record's bytes become candidates of the wrong page. Records of other types
-(warcinfo, request, metadata) are skipped: they hold no pages. Errors of the stream itself
-(a truncated gzip member) propagate to the caller, which counts the file.
+`images.page_candidates` yields for its HTML, or one reject: `not_html` (the response is not a
+web page: another content type, or no HTTP response in it, e.g. a `dns:` record), `bad_record`
+(no target URI, or an HTTP response that cannot be parsed; also bytes between records that are
+no record, skipped), `page_too_large` (an HTML body over `MAX_PAGE_BYTES` once decompressed: a
+gzip bomb, or a page no crawler would keep; Common Crawl cuts pages at 1 MiB). Records of other
+types (warcinfo, request, metadata) are skipped: they hold no pages.
+
+Records are framed by `warc_records` (WARC/0.17 to 1.1, missing or lying Content-Length, LF
+line ends) and their HTTP responses parsed by `http_block` (header quirks, a `Content-Encoding`
+header on an already decoded body, chunked bodies): a page is never `not_html` because of a
+header quirk. Memory per page is bounded by `MAX_PAGE_BYTES` plus the HTTP head; the rest of a
+record is skipped, never held. A file that ends inside a record raises `RecordOverrunError`
+(or `EOFError`, inside a gzip member) after the records before it were yielded: the caller
+names the file as truncated, and none of that record's bytes become candidates.
 """
 
 from __future__ import annotations
@@ -18,55 +22,57 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from fastwarc.warc import ArchiveIterator, WarcRecordType
-
 from pipeline.curate.read import html_page
 from pipeline.curate.read.elements import REJECT, reject
+from pipeline.curate.read.http_block import parse_response
 from pipeline.curate.read.images import page_candidates
+from pipeline.curate.read.warc_records import RecordOverrunError, iter_records
 from schemas.vocab import Reason
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
+__all__ = ["MAX_PAGE_BYTES", "RecordOverrunError", "html_candidates", "read_warc"]
+
 MAX_PAGE_BYTES = 8 << 20
+MAX_HTTP_HEAD = 64 << 10
+BLOCK_CAP = MAX_PAGE_BYTES + MAX_HTTP_HEAD + 1
 
 
-class RecordOverrunError(OSError):
-    """A record's payload ends before its declared length (see the module doc)."""
+def _is_response(headers: dict) -> bool:
+    return headers.get("warc-type", "").strip().lower() == "response"
+
+
+def _keep(headers: dict) -> int:
+    return BLOCK_CAP if _is_response(headers) else 0
 
 
 def read_warc(stream: BinaryIO, input_file: str, max_images: int) -> Iterator[tuple]:
     """See the module doc; `stream` is the raw (possibly gzipped) file."""
-    records = ArchiveIterator(
-        stream, record_types=WarcRecordType.response, parse_http=True, fsspec_args=False
-    )
-    for record in records:
-        page_url = record.headers.get("WARC-Target-URI")
-        ctype = (record.http_content_type or "").split(";")[0].strip().lower()
-        html = bool(page_url) and ctype in HTML_TYPES
-        body = record.reader.read(MAX_PAGE_BYTES + 1) if html else b""
-        payload = len(body) + record.reader.consume()  # the rest is skipped, not held
-        if payload < record.content_length:
-            raise RecordOverrunError(
-                f"WARC record {page_url} declares {record.content_length} "
-                f"payload bytes but the file ends after {payload}"
-            )
-        if not page_url:
-            yield REJECT, reject(None, None, Reason.BAD_RECORD, input_file)
-            continue
-        if not html:
-            yield REJECT, reject(page_url, None, Reason.NOT_HTML, input_file)
-            continue
-        if len(body) > MAX_PAGE_BYTES:
-            yield (
-                REJECT,
-                reject(
-                    page_url,
-                    f"HTML body over {MAX_PAGE_BYTES} bytes",
-                    Reason.PAGE_TOO_LARGE,
-                    input_file,
-                ),
-            )
-            continue
-        yield from html_candidates(body, record.http_charset, page_url, input_file, max_images)
+    for record in iter_records(stream, _keep):
+        if record.skipped:
+            detail = f"{record.skipped} bytes between records are no record"
+            yield REJECT, reject(None, detail, Reason.BAD_RECORD, input_file)
+        if _is_response(record.headers):
+            yield from _response(record, input_file, max_images)
+
+
+def _response(record, input_file: str, max_images: int) -> Iterator[tuple]:
+    page_url = record.headers.get("warc-target-uri", "").strip().strip("<>") or None
+    if not page_url:
+        yield REJECT, reject(None, None, Reason.BAD_RECORD, input_file)
+        return
+    resp = parse_response(record.block, MAX_PAGE_BYTES)
+    if resp is None:
+        http = "application/http" in record.headers.get("content-type", "").lower()
+        reason = Reason.BAD_RECORD if http else Reason.NOT_HTML
+        yield REJECT, reject(page_url, None, reason, input_file)
+        return
+    if not resp.html:
+        yield REJECT, reject(page_url, None, Reason.NOT_HTML, input_file)
+        return
+    if record.length >= BLOCK_CAP or len(resp.body) > MAX_PAGE_BYTES:
+        detail = f"HTML body over {MAX_PAGE_BYTES} bytes"
+        yield REJECT, reject(page_url, detail, Reason.PAGE_TOO_LARGE, input_file)
+        return
+    yield from html_candidates(resp.body, resp.charset, page_url, input_file, max_images)
 
 
 def html_candidates(
