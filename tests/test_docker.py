@@ -11,7 +11,7 @@ def _pins(extra: str) -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pins = {}
     for req in project["optional-dependencies"][extra] + project["dependencies"]:
-        m = re.match(r"^([A-Za-z0-9_.-]+)==([^;\s]+)", req)
+        m = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^;\s]+)", req)
         if m:
             pins[m.group(1).lower()] = m.group(2)
     return pins
