@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "run": ("pipeline.run_all", "curate + download in one command"),
     "report": ("pipeline.report.cli", "(re)write DIR/report.html"),
     "verify": ("pipeline.verify", "check shards, parquet and sizes.json agree"),
+    "subset": ("pipeline.subset.cli", "keep listed samples of shards, re-sharded (no network)"),
 }
 
 

@@ -1,0 +1,109 @@
+"""The Beam job of `pipeline subset`: match, plan, write.
+
+`build(p, tars, keep, out, shard_size, seed, summary_path)` adds to pipeline `p`:
+1. `ScanTarFn`: source tar path -> (id, SampleRef) for each id of the keep list's kind
+   (`key`, `pair_id`, `uid`, or all three for `any`); no image bytes;
+2. a CoGroupByKey with the keep ids -> the matched refs (one per sample, however many of its
+   ids were listed) and a count of keep ids that match no sample;
+3. one list of the (small) matched refs -> ordered (source tar, position; or a keyed blake2b
+   of the seed and the sample when `seed` is set) and cut into shards of `shard_size`;
+4. `WriteShardFn` per shard (`shards.write_subset_shard`); image bytes never cross a shuffle;
+5. the counts (`requested`, `matched_ids`, `missing_ids`, `kept`) as JSON at `summary_path`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import apache_beam as beam
+
+from pipeline.subset.keep import ID_KINDS
+from pipeline.subset.shards import SampleRef, scan_tar, write_subset_shard
+from runtime import storage
+from runtime.engines import finish, widen
+
+
+class ScanTarFn(beam.DoFn):
+    """tar path -> (id, SampleRef) for the id kinds in `kinds`."""
+
+    def __init__(self, kinds: tuple[str, ...]):
+        self.kinds = kinds
+
+    def process(self, path: str):
+        for ref in scan_tar(path):
+            for kind in self.kinds:
+                if kind in ref.ids:
+                    yield ref.ids[kind], ref
+
+
+def _match(element):
+    """(id, {refs, keep}) -> ("ref", SampleRef) | ("matched_ids" or "missing_ids", 1)."""
+    _, groups = element
+    refs, wanted = list(groups["refs"]), list(groups["keep"])
+    if not wanted:
+        return
+    yield ("matched_ids", 1) if refs else ("missing_ids", 1)
+    for ref in refs:
+        yield "ref", ref
+
+
+def order_key(ref: SampleRef, seed: int | None) -> tuple:
+    if seed is None:
+        return (storage.basename(ref.src), ref.src, ref.index)
+    digest = hashlib.blake2b(f"{seed}\x00{ref.src}\x00{ref.key}".encode(), digest_size=8)
+    return (digest.hexdigest(), ref.src, ref.index)
+
+
+def plan_shards(refs: list[SampleRef], shard_size: int, seed: int | None):
+    """The distinct refs in output order, as (shard id, [refs]) of `shard_size` each."""
+    unique = {(r.src, r.key): r for r in refs}
+    ordered = sorted(unique.values(), key=lambda r: order_key(r, seed))
+    for sid, start in enumerate(range(0, len(ordered), shard_size)):
+        yield sid, ordered[start : start + shard_size]
+
+
+class WriteShardFn(beam.DoFn):
+    def __init__(self, out: str, shard_size: int):
+        self.out, self.shard_size = out, shard_size
+
+    def process(self, element):
+        sid, refs = element
+        yield write_subset_shard(self.out, sid, refs, self.shard_size)
+
+
+def _summary(counts: list[tuple[str, int]], requested: int) -> dict:
+    out = {"requested": requested, "matched_ids": 0, "missing_ids": 0, "kept": 0}
+    for name, n in counts:
+        out[name] = out.get(name, 0) + n
+    return out
+
+
+def build(p, tars: list[str], keep, out: str, shard_size: int, seed: int | None,
+          summary_path: str) -> None:  # fmt: skip
+    kinds = ID_KINDS if keep.kind == "any" else (keep.kind,)
+    scanned = p | "Tars" >> beam.Create(tars) | "ScanTars" >> beam.ParDo(ScanTarFn(kinds))
+    wanted = p | "KeepIds" >> beam.Create(keep.ids) | "KeyIds" >> beam.Map(lambda i: (i, None))
+    matched = (
+        {"refs": widen(scanned, "SpreadRefs"), "keep": wanted}
+        | "Join" >> beam.CoGroupByKey()
+        | "Match" >> beam.FlatMap(_match)
+    )
+    refs = matched | "Refs" >> beam.FlatMap(lambda kv: [kv[1]] if kv[0] == "ref" else [])
+    plan = (
+        refs
+        | "AllRefs" >> beam.combiners.ToList()
+        | "Plan" >> beam.FlatMap(plan_shards, shard_size, seed)
+        | "SpreadShards" >> beam.Reshuffle()
+    )
+    stats = plan | "WriteShards" >> beam.ParDo(WriteShardFn(out, shard_size))
+    counts = (
+        (
+            matched | "Counts" >> beam.Filter(lambda kv: kv[0] != "ref"),
+            stats | "Kept" >> beam.Map(lambda st: ("kept", st["successes"])),
+        )
+        | "AllCounts" >> beam.Flatten()
+        | "CountList" >> beam.combiners.ToList()
+        | "Summary" >> beam.Map(_summary, len(keep.ids))
+        | "WriteSummary" >> beam.Map(lambda s: storage.write_json(summary_path, s) or s)
+    )
+    finish([counts])
