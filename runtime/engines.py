@@ -6,6 +6,8 @@ traps our graphs work around here, once:
 - a multi-output ParDo hands every consumer every tag's elements, untagged:
   `with_outputs` runs the DoFn so that it emits `(tag, value)` records and gives each
   tag its own filter (on other runners it is Beam's own `.with_outputs`);
+- a DoFn's outputs from `finish_bundle` are dropped (collected before it runs): on Dask,
+  `with_outputs` and `pardo` run each element as a bundle of its own;
 - only the last-applied transform is computed: `finish(pcolls)` makes every sink's
   output feed one final transform (elsewhere it does nothing);
 - a `Create` of fewer than 128 elements is one partition, and GroupByKey keeps the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
+from apache_beam.utils.windowed_value import WindowedValue
 
 DASK_RUNNER_CLASS = "apache_beam.runners.dask.dask_runner.DaskRunner"
 
@@ -40,40 +43,60 @@ def is_dask(pipeline: beam.Pipeline) -> bool:
     return runner_is_dask(runner)
 
 
-class _TagRecordsFn(beam.DoFn):
-    """Runs `fn` and emits every output as `(tag, value)`; the main output's tag is `main`."""
+def _unwindowed(out):
+    """An output of `finish_bundle` (a WindowedValue, maybe tagged) as one of `process`."""
+    if isinstance(out, beam.pvalue.TaggedOutput):
+        return beam.pvalue.TaggedOutput(out.tag, _unwindowed(out.value))
+    return out.value if isinstance(out, WindowedValue) else out
 
-    def __init__(self, fn: beam.DoFn, main: str):
-        self.fn, self.main = fn, main
+
+class _BundlePerElementFn(beam.DoFn):
+    """Runs `fn` with every element as a bundle of its own: start_bundle, process,
+    finish_bundle, whose outputs become outputs of `process`. (Beam's Dask runner collects a
+    partition's outputs before it calls finish_bundle, so whatever a DoFn emits there is lost.)
+    """
+
+    def __init__(self, fn: beam.DoFn):
+        self.fn = fn
 
     def setup(self):
         self.fn.setup()
 
-    def start_bundle(self):
+    def outputs(self, element, args, kwargs):
         self.fn.start_bundle()
+        yield from self.fn.process(element, *args, **kwargs) or ()
+        for out in self.fn.finish_bundle() or ():
+            yield _unwindowed(out)
 
-    def _tagged(self, outputs):
-        for out in outputs or ():
+    def process(self, element, *args, **kwargs):
+        yield from self.outputs(element, args, kwargs)
+
+    def teardown(self):
+        self.fn.teardown()
+
+
+class _TagRecordsFn(_BundlePerElementFn):
+    """As `_BundlePerElementFn`, every output emitted as `(tag, value)` (main: `main`)."""
+
+    def __init__(self, fn: beam.DoFn, main: str):
+        super().__init__(fn)
+        self.main = main
+
+    def process(self, element, *args, **kwargs):
+        for out in self.outputs(element, args, kwargs):
             if isinstance(out, beam.pvalue.TaggedOutput):
                 yield out.tag, out.value
             else:
                 yield self.main, out
 
-    def process(self, element, *args, **kwargs):
-        yield from self._tagged(self.fn.process(element, *args, **kwargs))
 
-    def finish_bundle(self):
-        for tag, value in self._tagged(self.fn.finish_bundle()):
-            yield (
-                beam.utils.windowed_value.WindowedValue(
-                    (tag, value.value), value.timestamp, value.windows
-                )
-                if isinstance(value, beam.utils.windowed_value.WindowedValue)
-                else (tag, value)
-            )
-
-    def teardown(self):
-        self.fn.teardown()
+def pardo(pcoll, label: str, fn: beam.DoFn, *args, **kwargs) -> beam.PCollection:
+    """`pcoll | label >> beam.ParDo(fn, *args, **kwargs)` for a DoFn that emits from
+    `finish_bundle`: on Beam's Dask runner each element is a bundle of its own, so nothing
+    emitted there is lost (elsewhere, exactly that ParDo)."""
+    if is_dask(pcoll.pipeline):
+        fn = _BundlePerElementFn(fn)
+    return pcoll | label >> beam.ParDo(fn, *args, **kwargs)
 
 
 def _select(record, tag):
@@ -130,6 +153,41 @@ def finish(pcolls: list[beam.PCollection], label: str = "Finish") -> None:
     if not pcolls or not is_dask(pcolls[0].pipeline):
         return
     _ = pcolls | f"{label}.Join" >> beam.Flatten() | f"{label}.Done" >> beam.FlatMap(_drop)
+
+
+class _ListFn(beam.CombineFn):
+    def create_accumulator(self):
+        return []
+
+    def add_input(self, acc, item):
+        if item is not _NOTHING:
+            acc.append(item)
+        return acc
+
+    def merge_accumulators(self, accs):
+        return [x for acc in accs for x in acc]
+
+    def extract_output(self, acc):
+        return acc
+
+
+_NOTHING = None  # the marker element `to_list` adds (None: it pickles to itself)
+
+
+class to_list(beam.PTransform):  # noqa: N801 - named like the Beam combiner it replaces
+    """PCollection[T] -> one element: the list of every element (`[]` when empty).
+
+    Beam's `ToList` gives the empty list through a side input, which Beam's Dask runner
+    recomputes with all that feeds it; here a marker element flows in beside the input
+    instead (inputs must not contain None)."""
+
+    def expand(self, pcoll):
+        marker = pcoll.pipeline | "Marker" >> beam.Create([_NOTHING])
+        return (
+            (pcoll, marker)
+            | "WithMarker" >> beam.Flatten()
+            | "ToList" >> beam.CombineGlobally(_ListFn()).without_defaults()
+        )
 
 
 def _flag_value(args: list[str], name: str) -> str | None:

@@ -37,6 +37,7 @@ import apache_beam as beam
 
 from pipeline.curate.counting import BATCH, CountingFn, apply_stage, in_window
 from pipeline.curate.elements import Candidate
+from runtime.engines import pardo
 from schemas.vocab import Reason
 
 _SCALE = float(1 << 64)
@@ -135,11 +136,8 @@ class BalancePairs(beam.PTransform):
 
     def expand(self, matched):
         waiting = self.exchange.park(matched)  # until the counts are complete
-        counts = (
-            matched
-            | "Entries" >> beam.ParDo(EntryCountsFn())
-            | "CountPerQuery" >> beam.CombinePerKey(sum)
-        )
+        entries = pardo(matched, "Entries", EntryCountsFn())
+        counts = entries | "CountPerQuery" >> beam.CombinePerKey(sum)
         side = counts
         if self.mode == "exact":
             t = self.t

@@ -20,6 +20,7 @@ from pipeline.curate import finalize, graph, options, spill, summary
 from pipeline.curate.match import read_bytes
 from pipeline.curate.read import detect_format, expand_inputs
 from queries import QueryListError, loads
+from runtime.engines import close, dask_defaults
 from schemas.layout import MANIFEST_DIR, REJECTS_DIR
 
 log = logging.getLogger("pipeline.curate")
@@ -61,7 +62,7 @@ def run(argv: list[str]) -> int:
     )
     start = time.monotonic()
     try:
-        with beam.Pipeline(options=pipeline_options(beam_args)) as p:
+        with beam.Pipeline(options=pipeline_options(dask_defaults(beam_args))) as p:
             reshuffle = options.should_reshuffle(
                 opts.reshuffle, len(inputs), options.workers(beam_args)
             )
@@ -75,6 +76,7 @@ def run(argv: list[str]) -> int:
                 sum(size for _, size in inputs),
                 options.spills(opts.exchange, beam_args),
             )
+        close(p.result)
         finalize.discard(FileSystems.join(tmp, spill.SPILL_DIR))  # intermediate data only
         aux = FileSystems.join(tmp, graph.AUX_DIR)
         result = summary.write_summary(tmp, aux, opts, beam_args, inputs, qbytes, entries)

@@ -27,6 +27,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.curate.elements import REJECT, reject_candidate
+from runtime.engines import with_outputs
 from schemas.vocab import Reason
 
 STATS = "stats"
@@ -34,8 +35,9 @@ BATCH = 500
 
 
 def apply_stage(pcoll, label: str, fn: beam.DoFn, *side, main: str = "pairs") -> tuple:
-    """`pcoll | label >> ParDo(fn, *side)` -> (main output, rejects, stats)."""
-    out = pcoll | label >> beam.ParDo(fn, *side).with_outputs(REJECT, STATS, main=main)
+    """`pcoll | label >> ParDo(fn, *side)` -> (main output, rejects, stats); on Beam's Dask
+    runner through tagged records and a filter per tag (`runtime.engines.with_outputs`)."""
+    out = with_outputs(pcoll, label, fn, main, [REJECT, STATS], *side)
     return out[main], out[REJECT], out[STATS]
 
 

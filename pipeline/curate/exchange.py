@@ -21,6 +21,7 @@ import apache_beam as beam
 from pipeline.curate.dedup import BucketFn, PickFn, ShuffleBucketFn, ShufflePickFn
 from pipeline.curate.elements import pack, unpack
 from pipeline.curate.spill import LoadFn, SpillFn, read_segment, spill_folder
+from runtime.engines import pardo, widen
 
 
 class SpillExchange:
@@ -61,11 +62,8 @@ class ShuffleExchange:
         )
 
     def buckets(self, pairs, count: int) -> tuple:
-        grouped = (
-            pairs
-            | "PairId" >> beam.ParDo(ShuffleBucketFn(count))
-            | "GroupByBucket" >> beam.GroupByKey()
-        )
+        keyed = pardo(pairs, "PairId", ShuffleBucketFn(count))
+        grouped = widen(keyed, "SpreadBuckets") | "GroupByBucket" >> beam.GroupByKey()
         return grouped, ShufflePickFn(), ()
 
     def park(self, matched):

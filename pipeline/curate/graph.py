@@ -28,6 +28,7 @@ from pipeline.curate.language import IdentifyLanguage
 from pipeline.curate.match import MatchQueries
 from pipeline.curate.read import ReadCandidates
 from pipeline.curate.write import CommitParts, WriteJson, WriteParts, WriteRows
+from runtime.engines import finish, to_list
 from schemas.layout import MANIFEST_DIR, REJECTS_DIR
 from schemas.records import ManifestRow, RejectRow
 
@@ -71,7 +72,7 @@ def build(
         opts.balance, opts.max_per_query, opts.seed, exchange
     )
 
-    _ = rows | "Manifest" >> WriteRows(
+    manifest = rows | "Manifest" >> WriteRows(
         FileSystems.join(folder, MANIFEST_DIR), ManifestRow, manifest_key
     )
     # each stage writes its own rejects (the writer fuses into the stage: a Flatten of all
@@ -88,11 +89,12 @@ def build(
             ("Balance", balance_rejects),
         )
     ]
-    _ = tuple(written) | "Rejects" >> CommitParts(rejects_dir, RejectRow)
-    _ = (
+    committed = tuple(written) | "Rejects" >> CommitParts(rejects_dir, RejectRow)
+    stats = (
         (read_stats, filter_stats, lang_stats, dup_stats, match_stats, balance_stats)
         | "AllStats" >> beam.Flatten()
         | "SumStats" >> beam.CombinePerKey(sum)
-        | "StatsList" >> beam.combiners.ToList()
+        | "StatsList" >> to_list()
         | "WriteStats" >> WriteJson(FileSystems.join(folder, AUX_DIR, AUX_STATS))
     )
+    finish([manifest, committed, stats])  # engines that compute only the last transform

@@ -26,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from runtime.engines import pardo, to_list
 from schemas.arrow import schema_with_metadata
 from schemas.layout import tmp_name
 
@@ -103,7 +104,7 @@ class WriteParts(beam.PTransform):
         self.fn = _WriteBundleFn(folder, cls, sort_key, rows_per_file)
 
     def expand(self, rows):
-        return rows | "WriteBundles" >> beam.ParDo(self.fn)
+        return pardo(rows, "WriteBundles", self.fn)
 
 
 class CommitParts(beam.PTransform):
@@ -118,9 +119,7 @@ class CommitParts(beam.PTransform):
         if isinstance(written, tuple):
             written = written | "Names" >> beam.Flatten()
         return (
-            written
-            | "Written" >> beam.combiners.ToList()
-            | "Commit" >> beam.Map(_commit(self.folder, self.cls))
+            written | "Written" >> to_list() | "Commit" >> beam.Map(_commit(self.folder, self.cls))
         )
 
 
