@@ -33,17 +33,20 @@ from queries.build.bigram import ScoreBigrams
 from queries.build.config import Thresholds
 from queries.build.dump import DumpStats, iter_articles
 from queries.build.errors import QueryBuildError
+from queries.build.jsonlines import WriteJsonLines
 from queries.build.title import ReadPageviewsFn, TitleViews
 from queries.build.tokens import word_runs
 from queries.build.unigram import FrequentUnigrams
 from queries.build.wikitext import strip_markup
 from queries.segment import segmenter
+from runtime.engines import finish, with_outputs
 
 # Emit partial counts once a worker holds this many distinct keys (bounds its memory;
 # the CombinePerKey after it merges the partial counts).
 _FLUSH_AT = 300_000
 
 OUTPUTS = ("unigram", "bigram", "title", "stats", "error")
+CANDIDATE_SHARDS = 4  # files per candidate list (each written by one worker)
 
 
 class ReadDumpFn(beam.DoFn):
@@ -109,48 +112,43 @@ def build_pipeline(
     `language`: the dump's language (segmentation) and the pageviews' domain code."""
     outputs: dict[str, list] = {name: [] for name in OUTPUTS}
     if dump_files:
-        read = (
-            p
-            | "DumpFiles" >> beam.Create(sorted(dump_files))
-            | "SpreadDumps" >> beam.Reshuffle()
-            | "ReadDump"
-            >> beam.ParDo(ReadDumpFn(language)).with_outputs(
-                "bigram", "tokens", "stats", "error", main="unigram"
-            )
+        files = (
+            p | "DumpFiles" >> beam.Create(sorted(dump_files)) | "SpreadDumps" >> beam.Reshuffle()
         )
-        unigrams = read.unigram | "SumUnigrams" >> beam.CombinePerKey(sum)
-        bigrams = read.bigram | "SumBigrams" >> beam.CombinePerKey(sum)
-        n = read.tokens | "SumTokens" >> beam.CombineGlobally(sum)
+        read = with_outputs(files, "ReadDump", ReadDumpFn(language), "unigram",
+                            ["bigram", "tokens", "stats", "error"])  # fmt: skip
+        unigrams = read["unigram"] | "SumUnigrams" >> beam.CombinePerKey(sum)
+        bigrams = read["bigram"] | "SumBigrams" >> beam.CombinePerKey(sum)
+        n = read["tokens"] | "SumTokens" >> beam.CombineGlobally(sum)
         outputs["unigram"].append(unigrams | FrequentUnigrams(thresholds.unigram_min_count))
         outputs["bigram"].append(
             {"bigrams": bigrams, "unigrams": unigrams, "n": n}
             | ScoreBigrams(thresholds.bigram_min_count, thresholds.bigram_min_pmi)
         )
-        outputs["stats"] += [read.stats, n | "TokensStat" >> beam.Map(lambda v: ("tokens", v))]
-        outputs["error"].append(read.error)
+        tokens = n | "TokensStat" >> beam.Map(lambda v: ("tokens", v))
+        outputs["stats"] += [read["stats"], tokens]
+        outputs["error"].append(read["error"])
     if pageview_files:
-        views = (
+        files = (
             p
             | "PageviewFiles" >> beam.Create(sorted(pageview_files))
             | "SpreadPageviews" >> beam.Reshuffle()
-            | "ReadPageviews"
-            >> beam.ParDo(ReadPageviewsFn(language)).with_outputs("stats", "error", main="title")
         )
-        outputs["title"].append(views.title | TitleViews(thresholds.title_min_views))
-        outputs["stats"].append(views.stats)
-        outputs["error"].append(views.error)
+        views = with_outputs(files, "ReadPageviews", ReadPageviewsFn(language), "title",
+                             ["stats", "error"])  # fmt: skip
+        outputs["title"].append(views["title"] | TitleViews(thresholds.title_min_views))
+        outputs["stats"].append(views["stats"])
+        outputs["error"].append(views["error"])
+    written = []
     for name, pcolls in outputs.items():
         if not pcolls:
             continue
         merged = pcolls | f"Merge_{name}" >> beam.Flatten()
         if name == "stats":
             merged = merged | "SumStats" >> beam.CombinePerKey(sum)
-        _ = (
-            merged
-            | f"Json_{name}" >> beam.Map(json.dumps)
-            | f"Write_{name}"
-            >> beam.io.WriteToText(FileSystems.join(work_dir, name), file_name_suffix=".jsonl")
-        )
+        shards = CANDIDATE_SHARDS if name in ("unigram", "bigram", "title") else 1
+        written.append(merged | f"Write_{name}" >> WriteJsonLines(work_dir, name, shards))
+    finish(written)  # engines that compute only the last transform run every writer
 
 
 def read_results(work_dir: str) -> Counts:

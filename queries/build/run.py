@@ -106,12 +106,14 @@ def _count(dumps, views, thresholds: Thresholds, beam_args: list[str], language:
 
     from pipeline.beam_options import pipeline_options
     from queries.build.counting import build_pipeline, read_results
+    from runtime.engines import close, dask_defaults
 
-    beam_options = pipeline_options(beam_args)
+    beam_options = pipeline_options(dask_defaults(beam_args))
     work_dir = _work_dir(beam_options)
     try:
         with beam.Pipeline(options=beam_options) as p:
             build_pipeline(p, dumps, views, thresholds, work_dir, language)
+        close(p.result)
         counts = read_results(work_dir)
     finally:
         _remove(work_dir)

@@ -239,3 +239,17 @@ def test_embedded_build_and_max_size(tmp_path, capsys):
         == 0
     )
     assert _rows(small) == rows[:1000]
+
+
+def test_build_on_a_dask_cluster_gives_the_same_bytes(inputs, dask_cluster, tmp_path, capsys):
+    """Beam's Dask runner on a real 2-worker cluster: the same file as the FnApiRunner (the
+    stats printed too: every writer ran, not only the last-applied one)."""
+    local, dask = tmp_path / "local.parquet", tmp_path / "dask.parquet"
+    assert main(["build", *inputs["args"], *FLAGS, "--out", str(local)]) == 0
+    want = capsys.readouterr().out
+    runner = ["--runner", "apache_beam.runners.dask.dask_runner.DaskRunner"]
+    address = ["--dask_client_address", dask_cluster.address]
+    assert main(["build", *inputs["args"], *FLAGS, "--out", str(dask), *runner, *address]) == 0
+    got = capsys.readouterr().out
+    assert "tokens 27" in want and got.splitlines()[1:] == want.splitlines()[1:]
+    assert dask.read_bytes() == local.read_bytes()
