@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.trainer.open_clip_reference import OpenClipReference
 from trainer.cli import main
 from trainer.config import load_model_config
 from trainer.export_tokens import standalone_tokenizer_json
@@ -141,3 +142,28 @@ def test_open_clip_export_has_open_clips_vit_b_32_names_and_shapes(tmp_path, sha
     tok = json.loads((out / "tokenizer.json").read_text())
     eot = next(t["id"] for t in tok["added_tokens"] if t["content"] == EOT)
     assert eot == shape_tokenizer.vocab_size - 1
+
+
+def test_open_clip_export_embeds_like_ours_through_open_clips_forward(tmp_path, shape_tokenizer):
+    """tiny at random init: the exported state dict in open_clip's forward (above), texts
+    tokenized by the exported tokenizer.json, equals our model."""
+    from tokenizers import Tokenizer
+
+    model = write_checkpoint(tmp_path / "t.pt", "tiny", shape_tokenizer, seed=4)
+    out = tmp_path / "oc"
+    assert main(["export", "--checkpoint", str(tmp_path / "t.pt"), "--format", "open_clip",
+                 "--out", str(out)]) == 0  # fmt: skip
+    cfg = json.loads((out / "open_clip_config.json").read_text())["model_cfg"]
+    ref = OpenClipReference(cfg).eval()
+    ref.load_state_dict(torch.load(out / "open_clip_pytorch_model.bin", weights_only=True))
+    tok = Tokenizer.from_str((out / "tokenizer.json").read_text())
+    ids = torch.zeros(len(TEXTS), 77, dtype=torch.long)
+    for i, text in enumerate(TEXTS):
+        enc = tok.encode(text).ids
+        enc = enc if len(enc) <= 77 else enc[:76] + enc[-1:]  # truncated, still ends with end
+        ids[i, : len(enc)] = torch.tensor(enc)
+    pics = torch.stack([EvalTransform(32)(p) for p in images()])
+    with torch.no_grad():
+        text_cos = (ref.encode_text(ids) * model.encode_text(shape_tokenizer.encode(TEXTS))).sum(1)
+        image_cos = (ref.encode_image(pics) * model.encode_image(pics)).sum(1)
+    assert text_cos.min() >= 0.9999 and image_cos.min() >= 0.9999, (text_cos, image_cos)
