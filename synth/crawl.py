@@ -1,10 +1,16 @@
 """A deterministic generator of Common Crawl-style WARC and WAT files (the synthetic web's pages).
 
-`python -m synth.crawl --out DIR --pages N [--files K] [--seed S] [--wat]
+`python -m synth.crawl --out DIR --pages N [--files K] [--seed S] [--wat] [--shape demo|cc]
 [--hostile-fraction F] [--page-bytes B]` writes `DIR/crawl-NNNNN.warc.gz` (warcinfo, then a
 request and a response record per page, one gzip member per record, WARC/1.0 headers) and,
 with `--wat`, `DIR/crawl-NNNNN.warc.wat.gz` (one metadata record per page holding Common Crawl's
 WAT JSON envelope). Same flags -> byte-identical files.
+
+`--shape cc` (`synth.crawl_cc`) makes pages and WAT files shaped like Common Crawl's: 10-60
+links per page (images, about half without alt, plus anchors, stylesheets, scripts), image URLs
+absolute, page-relative, protocol-relative or on CDN hosts, and WAT files as Common Crawl writes
+them: their own warcinfo, then one metadata record per WARC record (request, response, and the
+crawler's metadata record), each its own gzip member. The WARC files hold the same pages.
 
 Pages live on `concepts.PAGE_HOSTS`; image URLs follow `concepts.image_url` on
 `concepts.IMAGE_HOSTS` (a `--hostile-fraction` of them `concepts.hostile_url`). English alt texts
@@ -114,6 +120,7 @@ class Page:
     base: str | None
     images: list[dict] = field(default_factory=list)  # {"src", "alt", "title"} raw attributes
     filler: str = ""
+    shape: str = "demo"  # "cc": same-host images are written root-relative (see image_src)
 
 
 def _rng(seed: int, *parts) -> random.Random:
@@ -156,6 +163,15 @@ def _src(rng: random.Random, url: str, base: str | None) -> str:
     return url
 
 
+def image_src(page: Page, url: str) -> str:
+    """The `src` a page writes for the absolute image `url` (the same in its WARC and WAT)."""
+    rng = random.Random(url)
+    same_host = url.startswith("http") and url.split("/", 3)[2] == page.url.split("/", 3)[2]
+    if page.shape == "cc" and same_host:
+        return "/" + url.split("/", 3)[3] if rng.random() < 0.5 else url
+    return _src(rng, url, page.base)
+
+
 def _charset(roll: float) -> tuple:
     acc = 0.0
     for weight, *rest in CHARSETS:
@@ -171,8 +187,10 @@ def make_page(
     hostile_fraction: float = 0.0,
     page_bytes: int = 4000,
     recent: list | None = None,
+    images: tuple[int, int] = (1, 10),
 ) -> Page:
-    """Page `i` of the crawl with seed `seed` (a pure function of its arguments and `recent`)."""
+    """Page `i` of the crawl with seed `seed` (a pure function of its arguments and `recent`);
+    `images`: the range of its image count."""
     rng = _rng(seed, "page", i)
     host = rng.choice(concepts.PAGE_HOSTS)
     scheme = "https" if rng.random() < 0.3 else "http"
@@ -180,7 +198,7 @@ def make_page(
     img_host = rng.choice(concepts.IMAGE_HOSTS)
     base = f"http://{img_host}/" if rng.random() < 0.25 else None
     page = Page(f"{scheme}://{host}/p/{i}.html", charset, declared, base)
-    for j in range(rng.randint(1, 10)):
+    for j in range(rng.randint(*images)):
         page.images.append(_image(rng, seed, i, j, img_host, langs, hostile_fraction, recent))
     if rng.random() < 0.05:
         page.images.append({"src": "data:image/gif;base64,R0lGODlhAQABAAAAACw=", "alt": "pixel"})
@@ -230,7 +248,7 @@ def page_html(page: Page) -> str:
         head.append(f'<base href="{page.base}">')
     body = []
     for im in page.images:
-        attrs = [f'src="{html.escape(_src(random.Random(im["src"]), im["src"], page.base))}"']
+        attrs = [f'src="{html.escape(image_src(page, im["src"]))}"']
         attrs += [f'{k}="{html.escape(im[k])}"' for k in ("alt", "title") if k in im]
         body.append(f"<p>{page.filler[:200]}</p><img {' '.join(attrs)}>")
     return (
@@ -313,7 +331,7 @@ def wat_record(page: Page, seed: int, i: int) -> bytes:
     links = [
         {
             "path": "IMG@/src",
-            "url": _src(random.Random(im["src"]), im["src"], page.base),
+            "url": image_src(page, im["src"]),
             **{k: im[k] for k in ("alt", "title") if k in im},
         }
         for im in page.images
@@ -364,8 +382,11 @@ def generate(
     wat: bool = False,
     hostile_fraction: float = 0.0,
     page_bytes: int = 4000,
+    shape: str = "demo",
 ) -> list[str]:
     """Write the crawl into `out`; returns the paths written, sorted."""
+    from synth import crawl_cc
+
     os.makedirs(out, exist_ok=True)
     written, recent = [], []
     per_file = -(-pages // max(files, 1))
@@ -373,12 +394,19 @@ def generate(
         lo, hi = f * per_file, min(pages, (f + 1) * per_file)
         name = os.path.join(out, f"crawl-{f:05d}.warc.gz")
         wat_f = open(name[: -len(".gz")] + ".wat.gz", "wb") if wat else None
+        if wat_f and shape == "cc":
+            wat_f.write(warcinfo(os.path.basename(wat_f.name)))
         with open(name, "wb") as w:
             w.write(warcinfo(os.path.basename(name)))
             for i in range(lo, hi):
-                page = make_page(seed, i, hostile_fraction, page_bytes, recent)
+                if shape == "cc":
+                    page = crawl_cc.make_page(seed, i, hostile_fraction, page_bytes, recent)
+                else:
+                    page = make_page(seed, i, hostile_fraction, page_bytes, recent)
                 w.write(warc_records(page, seed, i))
-                if wat_f:
+                if wat_f and shape == "cc":
+                    wat_f.write(crawl_cc.wat_records(page, seed, i))
+                elif wat_f:
                     wat_f.write(wat_record(page, seed, i))
         written.append(name)
         if wat_f:
@@ -396,8 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wat", action="store_true", help="also write .warc.wat.gz files")
     p.add_argument("--hostile-fraction", type=float, default=0.0)
     p.add_argument("--page-bytes", type=int, default=4000, help="filler text per page")
+    p.add_argument("--shape", default="demo", choices=("demo", "cc"), help="see the module doc")
     a = p.parse_args(argv)
-    paths = generate(a.out, a.pages, a.files, a.seed, a.wat, a.hostile_fraction, a.page_bytes)
+    paths = generate(
+        a.out, a.pages, a.files, a.seed, a.wat, a.hostile_fraction, a.page_bytes, a.shape
+    )
     total = sum(os.path.getsize(x) for x in paths)
     print(f"wrote {len(paths)} files, {total / 1e6:.1f} MB, into {a.out}", file=sys.stderr)
     return 0

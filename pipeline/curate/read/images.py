@@ -61,6 +61,50 @@ def resolve(base: str, src: str | None) -> tuple[str | None, Reason | None]:
     return url, None
 
 
+class Resolver:
+    """`resolve(base, src)` for the images of one page, with an exact fast path for relative
+    sources: `urljoin` (~5 us) is skipped where it would only prepend the base's scheme, origin
+    or directory (no dot segments, doubled slashes, params, empty query or fragment markers,
+    schemes or unsafe characters; checked against `resolve` by a property test)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.scheme = self.origin = self.folder = None
+        try:
+            parts = urlsplit(base)
+        except ValueError:
+            return
+        path = parts.path
+        if parts.scheme not in HTTP_SCHEMES or "//" in path or "/." in path or ";" in path:
+            return
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if _plain_host(origin + "/"):
+            self.scheme, self.origin = parts.scheme + ":", origin
+            self.folder = origin + (path[: path.rfind("/") + 1] or "/")
+
+    def __call__(self, src: str | None) -> tuple[str | None, Reason | None]:
+        url = self._fast(src) if self.origin and src else None
+        if url is not None and _plain_host(url):
+            return url, None
+        return resolve(self.base, src)
+
+    def _fast(self, src: str) -> str | None:
+        if src.startswith(_ABSOLUTE) or src[0] in "?#" or src.endswith(("?", "#")) or "?#" in src:
+            return None
+        path = src.split("?", 1)[0].split("#", 1)[0]
+        if ";" in path or "/." in path:
+            return None
+        if src.startswith("//"):
+            return self.scheme + src if src.isascii() else None
+        if "//" in path:
+            return None
+        if src[0] == "/":
+            return self.origin + src
+        if ":" in path or src[0] == ".":
+            return None
+        return self.folder + src
+
+
 def page_candidates(
     page_url: str,
     base_href: str | None,
@@ -69,13 +113,13 @@ def page_candidates(
     max_images: int,
 ) -> Iterator[tuple]:
     """`images`: (src, alt, title) per image, in page order. See the module doc for output."""
-    base = base_url(page_url, base_href)
+    resolve_src = Resolver(base_url(page_url, base_href))
     seen = 0
     for src, alt, title in images:
         seen += 1
         if seen > max_images:
             continue  # counted below: one reject per page, not one per dropped image
-        url, reason = resolve(base, src)
+        url, reason = resolve_src(src)
         if reason is not None:
             yield REJECT, reject(url, alt, reason, input_file)
             continue
