@@ -121,6 +121,8 @@ class FilterFn(CountingFn):
     """A batch (list) of candidates -> the batch of kept candidates (texts normalized) and the
     batch of rejects (tagged)."""
 
+    FLOW = "filtered"
+
     def __init__(self, min_len: int, max_len: int):
         self.min_len, self.max_len = min_len, max_len
 

@@ -51,3 +51,15 @@ def test_lid176_loads_offline_from_the_wheel():
     model = _Model(default_model_path())
     assert model.top("two red circles on a sky background")[0] == "en"
     assert model.top("zwei rote Kreise auf einem blauen Hintergrund")[0] == "de"
+
+
+def test_filter_counts_what_it_keeps_as_flow_filtered():
+    fn = filters.FilterFn(5, 1000)
+    fn.start_bundle()
+    batch = [
+        ("http://h/x.jpg", "two red circles", "alt", None, "f"),
+        ("http://h/y", "", "alt", None, "f"),
+    ]
+    out = list(fn.process(batch))
+    assert [len(o) for o in out if isinstance(o, list)] == [1]
+    assert fn.counts["flow", "filtered"] == 1 and fn.counts["reject", "filter", "empty_text"] == 1
