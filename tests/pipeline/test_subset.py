@@ -159,3 +159,28 @@ def test_bad_keep_file_is_refused(tmp_path):
     assert subset(tmp_path / "dc", tmp_path / "keep.csv", tmp_path / "o") == 2
     pq.write_table(pa.table({"id": ["a"]}), tmp_path / "k.parquet")
     assert subset(tmp_path / "dc", tmp_path / "k.parquet", tmp_path / "o") == 2
+
+
+@pytest.mark.slow  # a moto server and an S3-backed Beam job: ~45 s on the shared machine
+def test_subset_from_and_to_s3(tmp_path, s3):
+    """Source shards, keep list and output all on the local S3-protocol server: the job reads
+    and writes only through runtime.storage (ranged reads of objects included)."""
+    server, bucket = s3
+    metas = write_datacomp_like(tmp_path / "dc", n=12, per_shard=5)
+    client = server.client()
+    for path in sorted((tmp_path / "dc").iterdir()):
+        client.upload_file(str(path), bucket, f"src/{path.name}")
+    (tmp_path / "keep.txt").write_text("".join(m["uid"] + "\n" for m in metas[1::2]))
+    client.upload_file(str(tmp_path / "keep.txt"), bucket, "keep.txt")
+    out = f"s3://{bucket}/out"
+    argv = ["subset", "--shards", f"s3://{bucket}/src", "--keep", f"s3://{bucket}/keep.txt",
+            "--output", out, "--shard-size", "4", *BEAM, *server.beam_args()]  # fmt: skip
+    assert main(argv) == 0
+    assert main(["verify", out, *server.beam_args()]) == 0
+    local = tmp_path / "back"
+    for obj in client.list_objects_v2(Bucket=bucket, Prefix="out/")["Contents"]:
+        dest = local / obj["Key"].removeprefix("out/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(bucket, obj["Key"], str(dest))
+    got = samples(local)
+    assert sorted(m["uid"] for *_, m in got.values()) == sorted(m["uid"] for m in metas[1::2])
