@@ -9,9 +9,11 @@ runs them in order and returns the first reason. `FilterTexts` (PTransform): bat
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import apache_beam as beam
 import ftfy
+from ftfy.badness import is_bad
 
 from pipeline.curate.counting import CountingFn, apply_stage
 from pipeline.curate.elements import as_candidate, reject
@@ -70,10 +72,32 @@ JUNK_TEXTS = frozenset(
 )
 
 
+# Characters some ftfy fixer acts on with its default config (C0/C1 controls, ligatures and
+# digraphs, curly quotes, line/paragraph separators, bidi controls, ideographic space,
+# surrogates, BOM, half/fullwidth forms, interlinear annotations) and `&` (HTML unescaping).
+_FTFY_TRIGGERS = re.compile(
+    "[\x00-\x1f\x7f-\x9f&\u0132\u0133\u0149\u01c4-\u01cc\u02bc\u2018-\u201f\u2028"
+    "\u2029\u206a-\u206f\u3000\ud800-\udfff\ufb00-\ufb06\ufeff\uff01-\uffef"
+    "\ufff9-\ufffc]"
+)
+
+
+def ftfy_cannot_change(text: str) -> bool:
+    """True when `ftfy.fix_text(text) == text` for sure (checked against ftfy by a property
+    test): no character any fixer acts on, no mojibake by ftfy's own badness measure (its
+    encoding fix starts only then), already NFC. ~1-3 us against ~65 us for ftfy itself on
+    the crawl's non-ASCII texts (bench/RESULTS.md, `curate wat`)."""
+    return (
+        not _FTFY_TRIGGERS.search(text)
+        and unicodedata.is_normalized("NFC", text)
+        and not is_bad(text)
+    )
+
+
 def normalize(text: str) -> str:
-    """Unicode repair (ftfy, only for non-ASCII text: ASCII cannot hold mojibake) and
-    whitespace collapsed to single spaces."""
-    if not text.isascii():
+    """Unicode repair (ftfy, only for text it can change: ASCII cannot hold mojibake, see
+    `ftfy_cannot_change`) and whitespace collapsed to single spaces."""
+    if not text.isascii() and not ftfy_cannot_change(text):
         text = ftfy.fix_text(text)
     return " ".join(text.split())
 

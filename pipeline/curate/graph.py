@@ -1,4 +1,11 @@
-"""The curate job graph: read -> filter -> language -> dedup -> match -> balance -> write.
+"""The curate job graph: read -> filter -> dedup -> match -> language -> balance -> write.
+
+Cheapest first: each candidate pays only for the stages before the one that drops it (length
+and junk checks, then exact dedup, then matching; fastText only on texts that matched).
+Language id depends on the text alone, as do matching and dedup's key, so this order keeps
+exactly the pairs the earlier order (language before dedup and matching) kept; only the reject
+reason of a pair that fails several stages moves to the earliest of them (README, curate
+stages).
 
 `build(root, opts, paths, queries_hash, folder, reshuffle, input_bytes, spill)` adds every
 stage under `root` and writes into `folder` (the temporary sibling of the output; `input_bytes`,
@@ -11,7 +18,7 @@ driver turns into stats.json, queries_counts.parquet and run.json (`summary`).
 
 Streaming on the local runner: no PCollection that crosses a stage boundary carries candidates
 or pairs, only spill refs, written-file names and partial counts (see `spill`). The stages:
-read + filter + language + dedup's bucketing (+ their reject writers); dedup's pick + match +
+read + filter + dedup's bucketing (+ their reject writers); dedup's pick + match + language +
 spill of the matched pairs (+ counts, draws); balance + the manifest writer; the commits.
 """
 
@@ -61,14 +68,14 @@ def build(
     filtered, filter_rejects, filter_stats = pairs | "Normalize" >> FilterTexts(
         opts.min_text_length, opts.max_text_length
     )
-    in_lang, lang_rejects, lang_stats = filtered | "Language" >> IdentifyLanguage(
-        opts.languages, opts.lang_threshold, opts.lid_model
-    )
-    distinct, dup_rejects, dup_stats = in_lang | "Dedup" >> DedupPairs(input_bytes, exchange)
+    distinct, dup_rejects, dup_stats = filtered | "Dedup" >> DedupPairs(input_bytes, exchange)
     matched, match_rejects, match_stats = distinct | "Match" >> MatchQueries(
         opts.queries, queries_hash
     )
-    rows, balance_rejects, balance_stats = matched | "Balance" >> BalancePairs(
+    in_lang, lang_rejects, lang_stats = matched | "Language" >> IdentifyLanguage(
+        opts.languages, opts.lang_threshold, opts.lid_model
+    )
+    rows, balance_rejects, balance_stats = in_lang | "Balance" >> BalancePairs(
         opts.balance, opts.max_per_query, opts.seed, exchange
     )
 
@@ -83,15 +90,15 @@ def build(
         for name, rejects in (
             ("Read", read_rejects),
             ("Filter", filter_rejects),
-            ("Language", lang_rejects),
             ("Dedup", dup_rejects),
             ("Match", match_rejects),
+            ("Language", lang_rejects),
             ("Balance", balance_rejects),
         )
     ]
     committed = tuple(written) | "Rejects" >> CommitParts(rejects_dir, RejectRow)
     stats = (
-        (read_stats, filter_stats, lang_stats, dup_stats, match_stats, balance_stats)
+        (read_stats, filter_stats, dup_stats, match_stats, lang_stats, balance_stats)
         | "AllStats" >> beam.Flatten()
         | "SumStats" >> beam.CombinePerKey(sum)
         | "StatsList" >> to_list()

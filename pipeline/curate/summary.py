@@ -2,10 +2,10 @@
 run.json (all written into the temporary folder before it is moved into place).
 
 stats.json: `flow` (elements out of each stage: read candidates, then those passing filter,
-language, dedup, match, balance), `rejects` ({stage: {reason: n}}), `rejected`, `languages`
-(top language of every text that reached language id), `queries` (`before` = matches per entry,
-`after` = kept pairs per entry: entries over t, their share of the total, quantiles over all
-entries of the list, zeros included).
+dedup, match, language, balance), `rejects` ({stage: {reason: n}}), `rejected`, `languages`
+(top language of every text that reached language id: the matched ones), `queries`
+(`before` = matches per entry, `after` = kept pairs per entry: entries over t, their share of
+the total, quantiles over all entries of the list, zeros included).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def split_counts(pairs: list) -> dict:
     return out
 
 
-FLOW = ("read", "filtered", "language", "deduplicated", "matched", "kept")
+FLOW = ("read", "filtered", "deduplicated", "matched", "language", "kept")
 
 
 def stats(aux: dict, opts, entries: int) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.report.data import ReportData
 
-CURATE_FLOW = ("read", "filtered", "language", "deduplicated", "matched", "kept")
+CURATE_FLOW = ("read", "filtered", "deduplicated", "matched", "language", "kept")
 
 
 def threshold(d: ReportData) -> int | None:

@@ -129,7 +129,8 @@ def test_broken_html_and_undeclared_charset_pages_yield_pairs(result):
     _, out = result
     texts = {r["text"] for r in rows(out, "manifest") if r["input_file"].endswith("pages.warc.gz")}
     assert "two red circles on a white background" in texts
-    wrong = [r["text"] for r in _rejects(out, "wrong_language")]
+    # matches no (English) query entry: a `no_match` before language id would see it
+    wrong = [r["text"] for r in _rejects(out, "no_match")]
     assert any(t.startswith("Красный круг") for t in wrong)  # windows-1251 without a charset
 
 
