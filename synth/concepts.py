@@ -63,6 +63,7 @@ HOSTILE_ROUTES = (
     "endless",
     "pixel",
     "noai",
+    "503",
 )
 
 

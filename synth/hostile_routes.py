@@ -15,6 +15,7 @@ from synth.draw import bomb_png, pixel_png
 
 ENDLESS_LIMIT = 256 * 1024 * 1024
 SLOW_SECONDS = 3.0
+MAX_WAIT = 120.0
 
 
 class HostileRoutes:
@@ -24,7 +25,11 @@ class HostileRoutes:
         return self.server.image(f"/img/{name}", query)
 
     def _slow_first_byte(self, name, query, hits):
-        time.sleep(SLOW_SECONDS)
+        # `?wait=S` (at most MAX_WAIT): a host that never answers within any sane timeout.
+        wait = query.split("wait=")[-1].split("&")[0] if "wait=" in query else ""
+        time.sleep(
+            min(float(wait), MAX_WAIT) if wait.replace(".", "", 1).isdigit() else SLOW_SECONDS
+        )
         self._send(200, *self._img(name, query))
 
     def _slow_body(self, name, query, hits):
@@ -123,6 +128,7 @@ _HOSTILE = {
     "404": HostileRoutes._status(404),
     "410": HostileRoutes._status(410),
     "429": HostileRoutes._status(429, {"Retry-After": "1"}),
+    "503": HostileRoutes._status(503, {"Retry-After": "1"}),
     "500-then-200": HostileRoutes._then_200,
     "redirect-chain": HostileRoutes._chain,
     "redirect-loop": HostileRoutes._loop,

@@ -88,7 +88,7 @@ class Fetcher:
         self.robots = RobotsCache(self._fetch_robots) if cfg.robots_txt else None
         self.headers = {"User-Agent": cfg.user_agent, "Accept": "image/*,*/*;q=0.5",
                         "Accept-Encoding": "identity"}  # fmt: skip
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots: dict[str, list] = {}  # host -> [semaphore, threads holding or waiting]
         self._lock = threading.Lock()
         self.pool = ConnectionPool(client_context(cfg.ca_pem), cfg.per_host_connections)
 
@@ -97,21 +97,41 @@ class Fetcher:
         self.pool.close_all()
 
     @contextmanager
-    def _host_slot(self, host: str):
+    def _host_slot(self, host: str, deadline: float | None):
+        """One of the host's `per_host_connections` slots, waited for until `deadline` at most.
+
+        A host's semaphore lives while a thread holds or waits for it (memory stays bounded
+        by the threads, not by the hosts a worker ever met)."""
         with self._lock:
-            sem = self._slots.get(host)
-            if sem is None:
-                sem = self._slots[host] = threading.BoundedSemaphore(self.cfg.per_host_connections)
-        with sem:
-            yield
+            entry = self._slots.get(host)
+            if entry is None:
+                entry = self._slots[host] = [threading.Semaphore(self.cfg.per_host_connections), 0]
+            entry[1] += 1
+        try:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not entry[0].acquire(timeout=wait):
+                raise FetchError(R.TIMEOUT, f"no free connection to {host} before the deadline")
+            try:
+                yield
+            finally:
+                entry[0].release()
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._slots[host]
 
     def fetch_image(self, url: str) -> tuple[bytes, str]:
         """The image bytes at `url` (after redirects) and the final URL; FetchError otherwise."""
         deadline = time.monotonic() + self.cfg.deadline()
+        last = None
         for attempt in range(self.cfg.retries + 1):
             try:
                 return self._follow(url, image=True, deadline=deadline)
             except FetchError as e:
+                if last is not None and last.reason != R.TIMEOUT and e.reason == R.TIMEOUT:
+                    raise last from e  # a retry cut short (the deadline): the first error stands
+                last = e
                 if not e.retryable or attempt == self.cfg.retries:
                     raise
                 if e.retry_after is not None and e.retry_after > MAX_RETRY_AFTER:
@@ -166,7 +186,7 @@ class Fetcher:
             if deadline is not None and time.monotonic() >= deadline:
                 raise FetchError(R.TIMEOUT, f"request not done within {self.cfg.deadline():g}s")
             target = request_target(parts)
-            with self._host_slot(host):
+            with self._host_slot(host, deadline):
                 resp = get(self.pool, parts.scheme, host, port, target, address, self.headers,
                            self.cfg.timeout, max_bytes or self.cfg.max_bytes,
                            lambda r: self._accept(r, image), deadline)  # fmt: skip

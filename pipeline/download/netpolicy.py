@@ -87,10 +87,16 @@ def parse_resolve(entry: str) -> tuple[str, int | None, str]:
     return host.lower().rstrip("."), port, address
 
 
+# Special-use names that never resolve (RFC 6761): refused without asking DNS at all.
+NEVER_RESOLVES = ("invalid",)
+MAX_CACHED = 50_000
+
+
 class Resolver:
     """Host name -> addresses, with `--resolve` overrides and a per-process cache.
 
-    Thread-safe; failures are cached too (one failing lookup per host per worker).
+    Thread-safe; failures are cached too (one failing lookup per host per worker). Names under
+    `.invalid` fail without a lookup (unless `--resolve` maps them).
     """
 
     def __init__(self, overrides=()):
@@ -118,6 +124,8 @@ class Resolver:
             return (str(ipaddress.ip_address(host.strip("[]"))),)
         except ValueError:
             pass
+        if host.rsplit(".", 1)[-1] in NEVER_RESOLVES:
+            raise OSError(f"cannot resolve {host}: a special-use name that never resolves")
         with self._lock:
             hit = self._cache.get(host)
         if hit is None:
@@ -128,6 +136,8 @@ class Resolver:
                 hit = e
             with self._lock:
                 self._cache[host] = hit
+                if len(self._cache) > MAX_CACHED:  # bounded: drop the oldest name
+                    self._cache.pop(next(iter(self._cache)))
         if isinstance(hit, Exception):
             raise OSError(f"cannot resolve {host}: {hit}")
         return hit

@@ -15,6 +15,7 @@ from pipeline.download.http import FetchError
 from pipeline.download.options import ROBOTS_TOKEN
 from schemas.vocab import DownloadReason as R
 
+MAX_HOSTS = 20_000  # rules kept per worker (oldest dropped first): memory bounded on any crawl
 ALLOW_ALL = "allow"
 DISALLOW_ALL = "disallow"
 
@@ -35,9 +36,18 @@ class RobotsCache:
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:  # one fetch per host: the other threads wait for it
-            if key not in self._rules:
-                self._rules[key] = self._load(*key)
-        return self._rules[key]
+            rules = self._rules.get(key)
+            if rules is None:
+                rules = self._rules[key] = self._load(*key)
+                self._forget_oldest()
+        return rules
+
+    def _forget_oldest(self) -> None:
+        with self._lock:
+            while len(self._rules) > MAX_HOSTS:
+                old = next(iter(self._rules))
+                self._rules.pop(old, None)
+                self._locks.pop(old, None)
 
     def _load(self, scheme: str, host: str, port: int):
         try:

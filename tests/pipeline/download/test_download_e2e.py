@@ -25,6 +25,7 @@ EXPECTED = {  # caption -> (status, reason)
     "404": ("failed", "http_error"),
     "410": ("failed", "http_error"),
     "429": ("failed", "http_error"),
+    "503": ("failed", "http_error"),
     "500-then-200": ("success", None),
     "redirect-chain": ("success", None),
     "redirect-loop": ("failed", "too_many_redirects"),
