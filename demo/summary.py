@@ -36,7 +36,7 @@ def counts(p) -> list[tuple[str, object]]:
     dl = _json(os.path.join(p.data, "stats.json"))
     held = _json(os.path.join(p.heldout, "stats.json"))
     flow = cur.get("flow", {})
-X
+    order = ("read", "filtered", "deduplicated", "matched", "language", "kept")  # the stages' order
     rows: list[tuple[str, object]] = [(f"curate {k}", flow[k]) for k in order if k in flow]
     rows.append(
         ("curate rejects by stage", {s: sum(r.values()) for s, r in cur.get("rejects", {}).items()})

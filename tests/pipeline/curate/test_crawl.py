@@ -99,3 +99,51 @@ def test_hostile_fraction_uses_hostile_routes():
     assert not any(
         "/hostile/" in im["src"] for i in range(200) for im in crawl.make_page(0, i).images
     )
+
+
+def test_cc_shape_wat_has_three_records_per_page_and_common_crawl_links(tmp_path):
+    paths = crawl.generate(str(tmp_path), pages=40, files=1, seed=1, wat=True, shape="cc")
+    wat = [p for p in paths if p.endswith(".wat.gz")][0]
+    assert _members(open(wat, "rb").read()) == 1 + 3 * 40  # warcinfo, then 3 per page
+    kinds, links, images, no_alt = [], [], 0, 0
+    for r in ArchiveIterator(open(wat, "rb"), record_types=WarcRecordType.metadata):
+        env = json.loads(r.reader.read())["Envelope"]
+        kinds.append(env["WARC-Header-Metadata"]["WARC-Type"])
+        meta = env["Payload-Metadata"].get("HTTP-Response-Metadata")
+        if meta:
+            page = meta["HTML-Metadata"]["Links"]
+            links.append(len(page))
+            imgs = [link for link in page if link["path"] == "IMG@/src"]
+            images += len(imgs)
+            no_alt += sum("alt" not in link for link in imgs)
+    assert kinds == ["request", "response", "metadata"] * 40
+    assert min(links) >= 10 and max(links) <= 60
+    assert 0.4 < no_alt / images < 0.65  # about half the images lack an alt
+    srcs = [link["url"] for link in _img_links(wat)]
+    assert any(s.startswith("/") and not s.startswith("//") for s in srcs)  # root-relative
+    assert any("//cdn" in s for s in srcs)  # CDN hosts
+
+
+def _img_links(wat: str) -> list[dict]:
+    out = []
+    for r in ArchiveIterator(open(wat, "rb"), record_types=WarcRecordType.metadata):
+        env = json.loads(r.reader.read())["Envelope"]
+        meta = env["Payload-Metadata"].get("HTTP-Response-Metadata")
+        if meta:
+            out += [x for x in meta["HTML-Metadata"]["Links"] if x["path"] == "IMG@/src"]
+    return out
+
+
+def test_cc_shape_warc_and_wat_give_the_same_pairs(tmp_path):
+    from pipeline.curate import options
+    from pipeline.curate.read.files import read_file
+
+    opts, _ = options.parse(["--input", "-", "--queries", "-", "--output", "-"])
+    paths = crawl.generate(str(tmp_path), pages=60, files=1, seed=2, wat=True, shape="cc")
+    pairs = [
+        {(v.url, v.text, v.page_url) for k, v in read_file(p, opts) if k == "pair"} for p in paths
+    ]
+    assert len(pairs[0]) > 60 * 10
+    # pages without a declared charset may decode differently from HTML (a detection guess)
+    differ = {page for _, _, page in pairs[0] ^ pairs[1]}
+    assert len(differ) <= 60 * 0.1
