@@ -26,6 +26,12 @@ and seed give the same manifest on any runner, worker count or bundle retry.
   any of its entries selects it. No entry selects more than t pairs (a kept pair also counts
   toward its other entries' `kept`, as in the rule).
 - `none`: every matched pair is kept.
+
+Worldwide (`worldwide=True`, a folder of per-language lists): entries arrive qualified by
+language (`worldwide.qualify`); each language has its own t (`worldwide.language_thresholds`,
+from English's t and the per-entry counts, computed once per worker from the side input), and
+the rule uses the t of each entry's language. Manifest rows carry the plain entries. `exact` is
+refused there (its top-t combine would need each language's t before the counts exist).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import apache_beam as beam
 
 from pipeline.curate.counting import BATCH, CountingFn, apply_stage, in_window
 from pipeline.curate.elements import Candidate
+from pipeline.curate.worldwide import by_language, language_thresholds, plain, split
 from runtime.engines import pardo
 from schemas.vocab import Reason
 
@@ -55,6 +62,16 @@ def draw(seed: int, query: str, pid: str) -> float:
 
 def keep_rule(seed: int, t: int, pid: str, queries, counts) -> bool:
     return any(draw(seed, q, pid) < min(1.0, t / counts[q]) for q in queries)
+
+
+def keep_rule_by_language(seed: int, ts: dict, pid: str, queries, counts) -> bool:
+    """The rule with the t of each (qualified) entry's language."""
+    return any(draw(seed, q, pid) < min(1.0, ts[split(q)[0]] / counts[q]) for q in queries)
+
+
+def thresholds(counts, t: int) -> dict[str, int]:
+    """{language: t} for qualified per-entry counts (a side input's mapping)."""
+    return language_thresholds(by_language(dict(counts)), t)[0]
 
 
 def keep_exact(seed: int, pid: str, queries, thresholds) -> bool:
@@ -77,8 +94,9 @@ class BalanceFn(CountingFn):
 
     FLOW = "kept"
 
-    def __init__(self, mode: str, t: int, seed: int, load):
+    def __init__(self, mode: str, t: int, seed: int, load, worldwide: bool = False):
         self.mode, self.t, self.seed, self.load = mode, t, seed, load
+        self.worldwide, self.ts = worldwide, None
 
     def process(self, item, side):
         matched = self.load(item)
@@ -87,8 +105,12 @@ class BalanceFn(CountingFn):
 
     def decide(self, batch: list, side):
         rows, rejects = [], []
+        if self.worldwide and self.ts is None:  # the same counts, so the same t, everywhere
+            self.ts = thresholds(side, self.t)
         for pid, cand, queries in batch:
-            if self.mode == "rule":
+            if self.mode == "rule" and self.worldwide:
+                kept = keep_rule_by_language(self.seed, self.ts, pid, queries, side)
+            elif self.mode == "rule":
                 kept = keep_rule(self.seed, self.t, pid, queries, side)
             elif self.mode == "exact":
                 kept = keep_exact(self.seed, pid, queries, side)
@@ -97,7 +119,7 @@ class BalanceFn(CountingFn):
             if kept:
                 for q in queries:
                     self.counts["kept", q] += 1
-                rows.append(manifest_row(pid, cand, queries))
+                rows.append(manifest_row(pid, cand, plain(queries) if self.worldwide else queries))
             else:
                 rejects.append(self.drop(cand, Reason.BALANCED_OUT))
         return self.emit(rows, rejects)
@@ -130,9 +152,10 @@ class EntryCountsFn(beam.DoFn):
 class BalancePairs(beam.PTransform):
     """matched pairs -> (manifest rows, balanced_out rejects, stats incl. matches per query)."""
 
-    def __init__(self, mode: str, t: int, seed: int, exchange):
+    def __init__(self, mode: str, t: int, seed: int, exchange, worldwide: bool = False):
         super().__init__()
         self.mode, self.t, self.seed, self.exchange = mode, t, seed, exchange
+        self.worldwide = worldwide
 
     def expand(self, matched):
         waiting = self.exchange.park(matched)  # until the counts are complete
@@ -148,7 +171,7 @@ class BalancePairs(beam.PTransform):
                 | "OverT" >> beam.Filter(lambda kv: len(kv[1]) >= t)
                 | "Threshold" >> beam.Map(lambda kv: (kv[0], max(kv[1])))
             )
-        fn = BalanceFn(self.mode, self.t, self.seed, self.exchange.unpark)
+        fn = BalanceFn(self.mode, self.t, self.seed, self.exchange.unpark, self.worldwide)
         rows, rejects, stats = apply_stage(
             waiting, "Balance", fn, beam.pvalue.AsDict(side), main="rows"
         )

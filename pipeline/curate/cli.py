@@ -7,7 +7,7 @@ flags go to Beam (`--runner DataflowRunner --project ... --region ... --temp_loc
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import logging
 import sys
 import time
@@ -17,40 +17,43 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.beam_options import pipeline_options
 from pipeline.curate import finalize, graph, options, spill, summary
-from pipeline.curate.match import read_bytes
+from pipeline.curate.lists import QuerySource
 from pipeline.curate.read import detect_format, expand_inputs
-from queries import QueryListError, loads
+from queries import QueryListError
+from queries.segment import UnsupportedLanguage
 from runtime.engines import close, dask_defaults
 from schemas.layout import MANIFEST_DIR, REJECTS_DIR
 
 log = logging.getLogger("pipeline.curate")
 
 
-def check(opts) -> tuple[list[tuple[str, int]], bytes, list[str]]:
-    """(inputs with sizes, query-list bytes, entries); ValueError with a clear message."""
+def check(opts) -> tuple[list[tuple[str, int]], QuerySource]:
+    """(inputs with sizes, the query list(s)); ValueError with a clear message."""
     inputs = expand_inputs(opts.input)
     unknown = [p for p, _ in inputs if detect_format(p, opts.input_format) is None]
     if unknown:
         raise ValueError(f"unknown input format for {unknown[0]} (use --input-format)")
     try:
-        data = read_bytes(opts.queries)
+        source = QuerySource.open(opts.queries, opts.languages)
     except OSError as e:
         raise ValueError(f"cannot read query list {opts.queries}: {e}") from e
-    entries = loads(data, opts.queries)
-    if not entries:
+    if not source.entries:
         raise ValueError(f"query list {opts.queries} is empty")
-    return inputs, data, entries
+    if source.worldwide and opts.balance == "exact":
+        raise ValueError("--balance exact needs one query list: per-language lists use rule")
+    return inputs, source
 
 
 def run(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     opts, beam_args = options.parse(argv)
     try:
-        inputs, qbytes, entries = check(opts)
-    except (ValueError, QueryListError) as e:
+        inputs, source = check(opts)
+    except (ValueError, QueryListError, UnsupportedLanguage) as e:
         print(f"curate: {e}", file=sys.stderr)
         return 2
-    qhash = hashlib.sha256(qbytes).hexdigest()
+    opts = dataclasses.replace(opts, languages=source.languages(opts.languages))
+    entries, qhash = list(source.entries), source.digest
     for stale in finalize.discard_stale(opts.output):
         log.info("removed %s, left by a run that did not finish", stale)
     tmp = finalize.temp_sibling(opts.output)
@@ -79,13 +82,19 @@ def run(argv: list[str]) -> int:
         close(p.result)
         finalize.discard(FileSystems.join(tmp, spill.SPILL_DIR))  # intermediate data only
         aux = FileSystems.join(tmp, graph.AUX_DIR)
-        result = summary.write_summary(tmp, aux, opts, beam_args, inputs, qbytes, entries)
+        result = summary.write_summary(
+            tmp, aux, opts, beam_args, inputs, qhash, entries, source.lists
+        )
         finalize.discard(aux)
         finalize.move_into_place(tmp, opts.output)
     except Exception as e:
         finalize.discard(tmp)
         print(f"curate: job failed: {_cause(e)}", file=sys.stderr)
         return 1
+    if "worldwide" in result:
+        from pipeline.curate.world_summary import describe
+
+        print(f"curate: per-language t: {describe(result['worldwide'])}", file=sys.stderr)
     flow = result["flow"]
     print(
         f"curate: {flow['read']} candidates -> {flow['kept']} kept, {result['rejected']} "

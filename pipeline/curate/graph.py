@@ -32,6 +32,7 @@ from pipeline.curate.dedup import DedupPairs
 from pipeline.curate.exchange import exchange_for
 from pipeline.curate.filters import FilterTexts
 from pipeline.curate.language import IdentifyLanguage
+from pipeline.curate.lists import is_folder
 from pipeline.curate.match import MatchQueries
 from pipeline.curate.read import ReadCandidates
 from pipeline.curate.write import CommitParts, WriteJson, WriteParts, WriteRows
@@ -69,14 +70,15 @@ def build(
         opts.min_text_length, opts.max_text_length
     )
     distinct, dup_rejects, dup_stats = filtered | "Dedup" >> DedupPairs(input_bytes, exchange)
+    worldwide = is_folder(opts.queries)  # per-language lists (pipeline.curate.lists)
     matched, match_rejects, match_stats = distinct | "Match" >> MatchQueries(
-        opts.queries, queries_hash
+        opts.queries, queries_hash, opts.languages
     )
     in_lang, lang_rejects, lang_stats = matched | "Language" >> IdentifyLanguage(
-        opts.languages, opts.lang_threshold, opts.lid_model
+        opts.languages, opts.lang_threshold, opts.lid_model, worldwide
     )
     rows, balance_rejects, balance_stats = in_lang | "Balance" >> BalancePairs(
-        opts.balance, opts.max_per_query, opts.seed, exchange
+        opts.balance, opts.max_per_query, opts.seed, exchange, worldwide
     )
 
     manifest = rows | "Manifest" >> WriteRows(

@@ -4,9 +4,10 @@ It runs after matching (`graph`): a text that matches no query entry never pays 
 id (its reject is `no_match`). `IdentifyLanguage` (PTransform): batches (lists) of matched
 pairs `(pair_id, candidate, queries)` in; batches of the same shape out, for texts whose top
 language is in `languages` with probability >= `threshold`, `queries` as `LanguageFn.decide`
-keeps them (all of them here; a per-language query list would keep the detected language's
-entries only). Rejects (batches; stage `language`, tagged `rejects`): `wrong_language`
-(another top language), `low_language_confidence` (a kept language below the threshold).
+keeps them (all of them with one list; with a folder of per-language lists, the detected
+language's entries only: `worldwide`). Rejects (batches; stage `language`, tagged `rejects`):
+`wrong_language` (another top language), `low_language_confidence` (a kept language below the
+threshold), `no_match` (worldwide: only other languages' lists matched).
 Tagged `stats`: partial counts (`counting`), with ("lang", code) per matched text for
 stats.json's language mix. The model loads once per worker process (`Shared`), never pickled;
 each distinct text of a batch is predicted once, straight through fastText's C++ `predict`
@@ -22,6 +23,8 @@ import apache_beam as beam
 from apache_beam.utils import shared
 
 from pipeline.curate.counting import CountingFn, apply_stage
+from pipeline.curate.lists import ALL
+from pipeline.curate.worldwide import list_language, select
 from schemas.vocab import Reason
 
 _LABEL = len("__label__")
@@ -63,10 +66,13 @@ class LanguageFn(CountingFn):
 
     FLOW = "language"
 
-    def __init__(self, languages, threshold: float, model_path: str | None):
+    def __init__(
+        self, languages, threshold: float, model_path: str | None, worldwide: bool = False
+    ):
         self.languages = frozenset(languages)
         self.threshold = threshold
         self.model_path = model_path
+        self.worldwide = worldwide
         self._shared = shared.Shared()
 
     def setup(self):
@@ -75,11 +81,19 @@ class LanguageFn(CountingFn):
 
     def decide(self, lang: str, prob: float, queries: tuple) -> tuple[tuple | None, Reason | None]:
         """(the matched entries kept, None) or (None, the reject reason) for a text whose top
-        language is `lang` with probability `prob`."""
-        if lang not in self.languages:
+        language is `lang` with probability `prob`. `--languages all` (one list) keeps every
+        language. Worldwide (per-language lists), only the entries of `lang`'s list stay; a
+        text that matched other lists only is `no_match` (nothing of its language matched)."""
+        if self.worldwide:
+            lang = list_language(lang)
+        if lang not in self.languages and ALL not in self.languages:
             return None, Reason.WRONG_LANGUAGE
         if prob < self.threshold:
             return None, Reason.LOW_LANGUAGE_CONFIDENCE
+        if self.worldwide:
+            queries = select(queries, lang)
+            if not queries:
+                return None, Reason.NO_MATCH
         return queries, None
 
     def process(self, batch: list):
@@ -98,10 +112,13 @@ class LanguageFn(CountingFn):
 class IdentifyLanguage(beam.PTransform):
     """matched pairs -> (matched pairs in a kept language, rejects, stats incl. the mix)."""
 
-    def __init__(self, languages, threshold: float, model_path: str | None = None):
+    def __init__(
+        self, languages, threshold: float, model_path: str | None = None, worldwide: bool = False
+    ):
         super().__init__()
         self.languages, self.threshold, self.model_path = tuple(languages), threshold, model_path
+        self.worldwide = worldwide
 
     def expand(self, pairs):
-        fn = LanguageFn(self.languages, self.threshold, self.model_path)
+        fn = LanguageFn(self.languages, self.threshold, self.model_path, self.worldwide)
         return apply_stage(pairs, "Lid176", fn)

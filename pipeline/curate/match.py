@@ -6,31 +6,40 @@ with dedup's pick before it and the balance step's spill writer after it: the pa
 the worker).
 Rejects (batches; stage `match`, tagged `rejects`): `no_match`. The query list is read through
 Beam's FileSystems (local, gs://, ...) and the
-matcher built once per worker process (`Shared`), never pickled with the DoFn.
+matcher built once per worker process (`Shared`), never pickled with the DoFn. A folder of
+per-language lists (`lists.QuerySource`) is matched as their union (`queries.lists.UnionMatcher`):
+`queries` then holds every language's matches, qualified (`"de:hund"`); the language stage keeps
+the detected language's.
 """
 
 from __future__ import annotations
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
 from pipeline.curate.counting import BATCH, BufferingFn, apply_stage, outputs_in_window
-from queries import loads
+from pipeline.curate.lists import QuerySource, read_bytes
+from pipeline.curate.worldwide import qualified_matches
+from queries.lists import UnionMatcher
 from queries.matcher import QueryMatcher
 from schemas.vocab import Reason
 
 MATCH_TEXTS = 4096  # pairs per match_batch call
 
 
-def read_bytes(path: str) -> bytes:
-    with FileSystems.open(path) as f:
-        return f.read()
+__all__ = ["MatchQueries", "read_bytes"]
 
 
 class _Matcher:
-    def __init__(self, path: str):
-        self.matcher = QueryMatcher(loads(read_bytes(path), path))
+    def __init__(self, path: str, languages: tuple[str, ...]):
+        source = QuerySource.open(path, languages)
+        if source.worldwide:
+            union = UnionMatcher(source.lists)
+            self.match_batch = lambda texts: [
+                qualified_matches(m) for m in union.match_batch(texts)
+            ]
+        else:
+            self.match_batch = QueryMatcher(source.entries).match_batch
 
 
 class MatchFn(BufferingFn):
@@ -40,14 +49,16 @@ class MatchFn(BufferingFn):
 
     FLOW = "matched"
 
-    def __init__(self, queries_path: str, queries_hash: str):
+    def __init__(self, queries_path: str, queries_hash: str, languages: tuple[str, ...] = ("en",)):
         self.queries_path, self.queries_hash = queries_path, queries_hash
+        self.languages = tuple(languages)
         self._shared = shared.Shared()
 
     def setup(self):
-        path = self.queries_path
-        holder = self._shared.acquire(lambda: _Matcher(path), tag=f"q:{self.queries_hash}")
-        self.match_batch = holder.matcher.match_batch
+        path, langs = self.queries_path, self.languages
+        tag = f"q:{self.queries_hash}:{','.join(langs)}"
+        holder = self._shared.acquire(lambda: _Matcher(path, langs), tag=tag)
+        self.match_batch = holder.match_batch
 
     def start_bundle(self):
         super().start_bundle()
@@ -82,10 +93,11 @@ class MatchQueries(beam.PTransform):
     """batches of (pair_id, candidate) -> (batches of (pair_id, candidate, queries), rejects,
     stats)."""
 
-    def __init__(self, queries_path: str, queries_hash: str):
+    def __init__(self, queries_path: str, queries_hash: str, languages: tuple[str, ...] = ("en",)):
         super().__init__()
         self.queries_path, self.queries_hash = queries_path, queries_hash
+        self.languages = tuple(languages)
 
     def expand(self, pairs):
-        fn = MatchFn(self.queries_path, self.queries_hash)
+        fn = MatchFn(self.queries_path, self.queries_hash, self.languages)
         return apply_stage(pairs, "Match", fn)

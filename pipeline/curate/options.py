@@ -61,7 +61,11 @@ def parser() -> argparse.ArgumentParser:
         required=True,
         help="files or globs (local, gs://, ...); repeatable",
     )
-    p.add_argument("--queries", required=True, help="query list: .parquet, .txt or .json")
+    p.add_argument(
+        "--queries",
+        required=True,
+        help="query list (.parquet, .txt, .json), or a folder of per-language lists XX.parquet",
+    )
     p.add_argument("--output", required=True, help="output folder (replaced when complete)")
     p.add_argument("--input-format", default="auto", choices=INPUT_FORMATS)
     p.add_argument("--url-col", default="url")
@@ -70,7 +74,8 @@ def parser() -> argparse.ArgumentParser:
         "--languages",
         action="append",
         default=None,
-        help="kept languages (repeatable or comma separated; default en)",
+        help="kept languages (repeatable or comma separated; default en); all: every list of "
+        "a --queries folder, or any language with one list",
     )
     p.add_argument("--lang-threshold", type=float, default=0.5)
     p.add_argument("--max-images-per-page", type=int, default=1000)

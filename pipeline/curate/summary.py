@@ -10,7 +10,6 @@ the total, quantiles over all entries of the list, zeros included).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib import metadata
 
@@ -120,7 +119,7 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def run_info(opts, beam_args, inputs, files_read, queries_bytes: bytes, entries: int) -> dict:
+def run_info(opts, beam_args, inputs, files_read, queries_sha256: str, entries: int) -> dict:
     read = {path: (size, sha) for path, size, sha in files_read}
     return {
         "schema_version": SCHEMA_VERSION,
@@ -135,7 +134,7 @@ def run_info(opts, beam_args, inputs, files_read, queries_bytes: bytes, entries:
         ],
         "queries": {
             "path": opts.queries,
-            "sha256": hashlib.sha256(queries_bytes).hexdigest(),
+            "sha256": queries_sha256,
             "entries": entries,
         },
         "seed": opts.seed,
@@ -146,19 +145,29 @@ def run_info(opts, beam_args, inputs, files_read, queries_bytes: bytes, entries:
 
 
 def write_summary(
-    folder: str, aux_dir: str, opts, beam_args, inputs, queries_bytes: bytes, entries: list[str]
+    folder: str,
+    aux_dir: str,
+    opts,
+    beam_args,
+    inputs,
+    queries_sha256: str,
+    entries: list[str],
+    lists: dict | None = None,
 ) -> dict:
-    """Write the three driver-side files into `folder`; returns the stats dict."""
+    """Write the three driver-side files into `folder`; returns the stats dict. `lists`: the
+    per-language lists of worldwide curation (`world_summary`), else None."""
     aux = split_counts(read_json(FileSystems.join(aux_dir, "stats.json")))
     result = stats(aux, opts, len(entries))
+    if lists is not None:
+        from pipeline.curate.world_summary import summarize
+
+        result["worldwide"], counts = summarize(folder, aux, lists, opts.max_per_query)
+    else:
+        counts = query_counts(entries, aux["match"], aux["kept"])
     write_json(FileSystems.join(folder, STATS_FILE), result)
-    write_table(
-        FileSystems.join(folder, QUERY_COUNTS_FILE),
-        QueryCount,
-        query_counts(entries, aux["match"], aux["kept"]),
-    )
+    write_table(FileSystems.join(folder, QUERY_COUNTS_FILE), QueryCount, counts)
     write_json(
         FileSystems.join(folder, RUN_FILE),
-        run_info(opts, beam_args, inputs, aux["files"], queries_bytes, len(entries)),
+        run_info(opts, beam_args, inputs, aux["files"], queries_sha256, len(entries)),
     )
     return result

@@ -1,4 +1,11 @@
-"""Per-language balancing thresholds (MetaCLIP 2's t-to-p and p-to-t).
+"""Worldwide curation (MetaCLIP 2): per-language entries and balancing thresholds.
+
+With a folder of per-language lists (`--queries DIR`), a matched entry travels through the
+job *qualified* by its list's language, `"de:hund"` (`qualify`), so counts, draws and
+balancing keep the same string of two languages apart; the language stage keeps a text's
+entries of its detected language only (`select`), and the manifest writes them plain.
+
+Per-language thresholds (MetaCLIP 2's t-to-p and p-to-t):
 
 English's t fixes how much of the English matches sits in the tail: p = the share of English
 matches that fall on entries with fewer than t matches (`t_to_p`). Each other language gets the
@@ -15,6 +22,51 @@ from collections.abc import Iterable
 import numpy as np
 
 REFERENCE = "en"
+SEP = ":"  # language codes never hold one, so the first one splits a qualified entry
+
+
+def qualify(lang: str, entry: str) -> str:
+    return f"{lang}{SEP}{entry}"
+
+
+def split(qualified: str) -> tuple[str, str]:
+    """`"de:hund"` -> ("de", "hund")."""
+    lang, _, entry = qualified.partition(SEP)
+    return lang, entry
+
+
+def qualified_matches(by_lang: dict[str, list[str]]) -> tuple[str, ...]:
+    """A `UnionMatcher` result -> sorted qualified entries (all languages)."""
+    return tuple(sorted(qualify(lang, e) for lang, entries in by_lang.items() for e in entries))
+
+
+# lid.176 labels that name a language wordfreq lists under another code
+LID_ALIASES = {"no": "nb", "tl": "fil", "sr": "sh", "hr": "sh", "bs": "sh"}
+
+
+def list_language(lid_label: str) -> str:
+    """The list language of a lid.176 label (`no` -> `nb`, ...; most are the same code)."""
+    return LID_ALIASES.get(lid_label, lid_label)
+
+
+def select(queries, lang: str) -> tuple[str, ...]:
+    """The qualified entries of language `lang` (still qualified, order kept)."""
+    prefix = lang + SEP
+    return tuple(q for q in queries if q.startswith(prefix))
+
+
+def plain(queries) -> list[str]:
+    """Qualified entries as the manifest writes them: the entries of their lists."""
+    return [split(q)[1] for q in queries]
+
+
+def by_language(counts: dict[str, int]) -> dict[str, dict[str, int]]:
+    """{qualified entry: n} -> {language: {entry: n}}."""
+    out: dict[str, dict[str, int]] = {}
+    for q, n in counts.items():
+        lang, entry = split(q)
+        out.setdefault(lang, {})[entry] = n
+    return out
 
 
 def t_to_p(t: float, counts: Iterable[int]) -> float:

@@ -12,7 +12,7 @@ import html
 import io
 import json
 
-from pipeline.report import numbers, plots
+from pipeline.report import numbers, plots, worldwide
 from pipeline.report.data import ReportData
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;
@@ -153,6 +153,7 @@ def languages(d: ReportData) -> str:
         "Language mix",
         plot(plots.hbar(langs, "language of texts reaching language id"), "languages"),
         table(langs),
+        *worldwide.per_language(d.curate_stats),
     )
 
 
