@@ -13,7 +13,12 @@ import json
 import os
 import sys
 
-from pipeline.download.options import add_download_args
+from pipeline.curate import cli as curate_cli
+from pipeline.curate import options as curate_options
+from pipeline.download.job import ResumeMismatch, execute
+from pipeline.download.manifest import ManifestError, list_inputs
+from pipeline.download.options import config_from_args, download_flags
+from runtime import cli, storage
 
 CURATE_SUBDIR = "curate"
 
@@ -23,15 +28,14 @@ def _join(base: str, name: str) -> str:
 
 
 def split_argv(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str]]:
-    """(download namespace, curate argv incl. Beam flags, Beam flags) from `run`'s argv."""
-    from pipeline.curate.options import parser as curate_parser
+    """(download namespace, curate argv incl. Beam flags, Beam flags) from `run`'s argv.
 
-    p = argparse.ArgumentParser(prog="python -m pipeline run", allow_abbrev=False, add_help=False)
-    add_download_args(p, manifest=False)
-    p.add_argument("--output", required=True)
+    Exits 2 (argparse) on a flag that is neither download's, curate's nor a Beam option."""
+    flags = [*download_flags(manifest=False), cli.Flag("--output", required=True)]
+    p = cli.parser("python -m pipeline run", "curate + download in one command", flags)
     dl, rest = p.parse_known_args(argv)
-    curate_argv = rest + ["--output", _join(dl.output, CURATE_SUBDIR)]
-    _, beam_args = curate_parser().parse_known_args(curate_argv)
+    curate_argv = [*rest, "--log-level", dl.log_level, "--output", _join(dl.output, CURATE_SUBDIR)]
+    _, beam_args = curate_options.parse(curate_argv)
     return dl, curate_argv, beam_args
 
 
@@ -44,12 +48,6 @@ def run(argv: list[str] | None = None) -> int:
         dl, curate_argv, beam_args = split_argv(argv)
     except SystemExit as e:  # argparse already printed why
         return int(e.code or 2)
-    from pipeline.curate import cli as curate_cli
-    from pipeline.download.job import ResumeMismatch, execute
-    from pipeline.download.manifest import ManifestError, list_inputs
-    from pipeline.download.options import config_from_args
-    from runtime import storage
-
     storage.configure(beam_args)
     output = dl.output.rstrip("/") or "/"
     try:

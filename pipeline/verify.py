@@ -13,7 +13,6 @@ files are reported but are not an error (the next run removes them). DIR may be 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tarfile
@@ -21,7 +20,7 @@ import tarfile
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from runtime import storage
+from runtime import cli, storage
 from schemas import layout
 
 IMAGE_EXTS = {"jpg", "jpeg", "png", "webp"}
@@ -106,9 +105,10 @@ def incomplete(out: str) -> list[str]:
 
 
 def run(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m pipeline verify")
-    p.add_argument("dir")
-    args, beam_args = p.parse_known_args(sys.argv[1:] if argv is None else argv)
+    """Beam options (e.g. `--s3_endpoint_url`, for folders on object storage) are accepted."""
+    p = cli.parser("python -m pipeline verify", "check shards, parquet and sizes.json agree",
+                   [cli.Flag("dir", help="a download output folder")], beam=True)  # fmt: skip
+    args, beam_args = cli.parse(p, sys.argv[1:] if argv is None else argv, beam=True)
     storage.configure(beam_args)  # --s3_endpoint_url ... for an s3:// DIR
     try:
         problems, summary = verify(args.dir)

@@ -1,7 +1,7 @@
 """openwit's CLIP trainer: `trainer train|zeroshot|retrieval|tokenizer|export|embed|score`.
 
-Flags follow the project's interface contract (README, section "trainer"), plus a few extras.
-
+Flags follow the project's interface (README and docs/design.md, "trainer"), plus a few extras;
+`TrainConfig`'s fields declare their own flags, the others are declared here, once each.
 This is the only module that sees the argparse namespace: it turns it into typed configs.
 `zeroshot` and `retrieval` print exactly one JSON object on stdout (rank 0 under torchrun);
 logs go to stderr.
@@ -15,8 +15,9 @@ import json
 import logging
 import sys
 
+from runtime.cli import Command, Flag, dispatch, flags_of, from_args, parse, parser
 from trainer.checkpoint import load_checkpoint, load_for_eval, resolve_resume
-from trainer.config import DataConfig, ModelConfig, TrainConfig, load_model_config
+from trainer.config import PRECISIONS, DataConfig, ModelConfig, TrainConfig, load_model_config
 from trainer.data import iter_captions
 from trainer.distributed import cleanup, init_distributed
 from trainer.embed import add_parser as add_embed_parser
@@ -29,88 +30,46 @@ from trainer.score import cmd_score
 from trainer.tokenizer import train_tokenizer
 from trainer.train import Trainer, prepare_tokenizer
 
-PRECISIONS = ("fp32", "bf16", "fp16")
-
-
-def _train_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a CLIP model on webdataset shards")
-    p.add_argument("--train-data", required=True, help="shards: braces, sources joined by ::")
-    p.add_argument("--model", required=True, help="bundled config name or a JSON file")
-    p.add_argument("--output", required=True)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument(
-        "--train-num-samples",
-        type=int,
-        default=None,
-        help="epoch size; draws shards with replacement (resampled)",
-    )
-    p.add_argument("--batch-size", type=int, default=256, help="per rank, per micro-batch")
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--wd", type=float, default=0.2)
-    p.add_argument("--warmup", type=int, default=500)
-    p.add_argument(
-        "--precision", choices=PRECISIONS, default=None, help="default: bf16 on GPU, fp32 on CPU"
-    )
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--tokenizer", default=None)
-    p.add_argument("--vocab-size", type=int, default=49152)
-    p.add_argument("--resume", default=None, help="latest | FILE")
-    p.add_argument("--val-data", default=None)
-    p.add_argument("--zeroshot-images", default=None)
-    p.add_argument("--eval-every", type=int, default=0, help="steps; 0 = at the end only")
-    p.add_argument("--grad-checkpointing", action="store_true")
-    p.add_argument("--accum-freq", type=int, default=1)
-    p.add_argument("--torchcompile", action="store_true")
-    p.add_argument("--keep-checkpoints", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    # extensions beyond DESIGN.md
-    p.add_argument("--save-every", type=int, default=1000, help="steps between checkpoints")
-    p.add_argument("--log-every", type=int, default=10, help="steps between metrics lines")
-    p.add_argument("--shuffle-buffer", type=int, default=2000)
-    p.add_argument("--max-steps", type=int, default=None, help="stop early; schedule unchanged")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--tensorboard", action="store_true")
-    p.add_argument(
-        "--balance-t",
-        type=float,
-        default=None,
-        help="re-draw a balanced sample every epoch: p = 1 - prod(1 - min(1, T/count(q)))",
-    )
-    p.add_argument(
-        "--balance-counts",
-        default=None,
-        help="curate's queries_counts.parquet (its matches column); default: count the shards",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trainer", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    _train_parser(sub)
-    z = sub.add_parser("zeroshot", help="zero-shot accuracy on an ImageFolder DIR or shards")
-    z.add_argument("--checkpoint", required=True)
-    src = z.add_mutually_exclusive_group(required=True)
-    src.add_argument("--images", help="ImageFolder-style DIR (one folder per class)")
-    src.add_argument("--data", help="webdataset SPEC with a class index per sample (KEY.cls)")
-    z.add_argument("--classnames", default=None)
-    z.add_argument("--templates", default=None, help="imagenet (CLIP's 80) | FILE")
-    r = sub.add_parser("retrieval", help="image<->text recall@1/5/10 on shards")
-    r.add_argument("--checkpoint", required=True)
-    r.add_argument("--data", required=True)
-    r.add_argument("--workers", type=int, default=0)
-    for p in (z, r):
-        p.add_argument("--batch-size", type=int, default=64)
-        p.add_argument("--device", default="auto")
-        p.add_argument("--precision", choices=PRECISIONS, default="fp32")
-    t = sub.add_parser("tokenizer", help="train a byte-level BPE tokenizer on shard captions")
-    t.add_argument("--data", required=True)
-    t.add_argument("--vocab-size", type=int, required=True)
-    t.add_argument("--out", required=True)
-    add_export_parser(sub)
-    add_embed_parser(sub, PRECISIONS)
-    add_score_parser(sub, PRECISIONS)
-    return parser
+# Train flags that are no `TrainConfig` field (the data, the model, the tokenizer).
+TRAIN_FLAGS = (
+    Flag("--train-data", required=True, help="shards: braces, sources joined by ::"),
+    Flag("--model", required=True, help="bundled config name or a JSON file"),
+    Flag("--train-num-samples", type=int,
+         help="epoch size; draws shards with replacement (resampled)"),
+    Flag("--batch-size", type=int, default=256, help="per rank, per micro-batch"),
+    Flag("--workers", type=int, default=2),
+    Flag("--tokenizer"),
+    Flag("--vocab-size", type=int, default=49152),
+    Flag("--shuffle-buffer", type=int, default=2000),
+    Flag("--balance-t", type=float,
+         help="re-draw a balanced sample every epoch: p = 1 - prod(1 - min(1, T/count(q)))"),
+    Flag("--balance-counts",
+         help="curate's queries_counts.parquet (its matches column); default: count the shards"),
+)  # fmt: skip
+EVAL_FLAGS = (
+    Flag("--batch-size", type=int, default=64),
+    Flag("--device", default="auto"),
+    Flag("--precision", choices=PRECISIONS, default="fp32"),
+)
+ZEROSHOT_FLAGS = (
+    Flag("--checkpoint", required=True),
+    Flag("--images", one_of="source", help="ImageFolder-style DIR (one folder per class)"),
+    Flag("--data", one_of="source", help="webdataset SPEC with a class index per sample (KEY.cls)"),
+    Flag("--classnames"),
+    Flag("--templates", help="imagenet (CLIP's 80) | FILE"),
+    *EVAL_FLAGS,
+)
+RETRIEVAL_FLAGS = (
+    Flag("--checkpoint", required=True),
+    Flag("--data", required=True),
+    Flag("--workers", type=int, default=0),
+    *EVAL_FLAGS,
+)
+TOKENIZER_FLAGS = (
+    Flag("--data", required=True),
+    Flag("--vocab-size", type=int, required=True),
+    Flag("--out", required=True),
+)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -137,28 +96,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         balance_t=args.balance_t,
         balance_counts=args.balance_counts,
     )
-    train_cfg = TrainConfig(
-        output=args.output,
-        epochs=args.epochs,
-        lr=args.lr,
-        wd=args.wd,
-        warmup=args.warmup,
-        precision=precision,
-        grad_checkpointing=args.grad_checkpointing,
-        accum_freq=args.accum_freq,
-        torchcompile=args.torchcompile,
-        keep_checkpoints=args.keep_checkpoints,
-        save_every=args.save_every,
-        log_every=args.log_every,
-        eval_every=args.eval_every,
-        resume=str(resume_path) if resume_path else None,
-        seed=args.seed,
-        device=args.device,
-        zeroshot_images=args.zeroshot_images,
-        val_data=args.val_data,
-        progress=args.progress,
-        tensorboard=args.tensorboard,
-        max_steps=args.max_steps,
+    train_cfg = from_args(
+        TrainConfig, args, precision=precision, resume=str(resume_path) if resume_path else None
     )
     tokenizer = prepare_tokenizer(
         args.train_data, args.output, args.vocab_size, env, path=args.tokenizer, resume_state=state
@@ -218,27 +157,88 @@ def cmd_tokenizer(args: argparse.Namespace) -> None:
     logging.getLogger(__name__).info("wrote %s (vocab %d)", args.out, tok.vocab_size)
 
 
-COMMANDS = {
-    "train": cmd_train,
-    "zeroshot": cmd_zeroshot,
-    "retrieval": cmd_retrieval,
-    "tokenizer": cmd_tokenizer,
-    "export": cmd_export,
-    "embed": cmd_embed,
-    "score": cmd_score,
+class _OwnParser:
+    """Stands in for argparse's subparsers for commands whose module adds its own flags
+    (`add_parser(sub)`, e.g. for a mutually exclusive group): `add_parser` hands out the
+    command's parser from `runtime.cli` (with `--log-level`)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.parser: argparse.ArgumentParser | None = None
+
+    def add_parser(self, name: str, help: str = "") -> argparse.ArgumentParser:
+        self.parser = parser(f"trainer {name}", help)
+        return self.parser
+
+
+def _command(name: str, help_: str, flags, func):
+    """`run(argv) -> int` for one subcommand: parse (exit 2 on a bad flag), run, and turn a
+    ValueError or missing file into a one-line error and exit 2. `flags`: a sequence of
+    `Flag`s, or the command module's `add_parser(sub)`."""
+
+    def run(argv: list[str]) -> int:
+        if callable(flags):
+            own = _OwnParser(name)
+            flags(own)
+            p = own.parser
+        else:
+            p = parser(f"trainer {name}", help_, flags)
+        args, _ = parse(p, argv)
+        try:
+            func(args)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"trainer {name}: error: {err}", file=sys.stderr)
+            return 2
+        return 0
+
+    run.help = help_
+    return run
+
+
+run_train = _command(
+    "train",
+    "train a CLIP model on webdataset shards",
+    (*TRAIN_FLAGS, *flags_of(TrainConfig)),
+    cmd_train,
+)
+run_zeroshot = _command(
+    "zeroshot", "zero-shot accuracy on an ImageFolder DIR or shards", ZEROSHOT_FLAGS, cmd_zeroshot
+)
+run_retrieval = _command(
+    "retrieval", "image<->text recall@1/5/10 on shards", RETRIEVAL_FLAGS, cmd_retrieval
+)
+run_tokenizer = _command(
+    "tokenizer",
+    "train a byte-level BPE tokenizer on shard captions",
+    TOKENIZER_FLAGS,
+    cmd_tokenizer,
+)
+run_export = _command(
+    "export", "write a checkpoint for transformers (hf) or open_clip", add_export_parser, cmd_export
+)
+run_embed = _command(
+    "embed",
+    "L2-normalised embeddings of images, texts or shards",
+    lambda sub: add_embed_parser(sub, PRECISIONS),
+    cmd_embed,
+)
+run_score = _command(
+    "score",
+    "image-caption cosine per sample (CLIP score) to parquet",
+    lambda sub: add_score_parser(sub, PRECISIONS),
+    cmd_score,
+)
+RUNS = {
+    "train": run_train,
+    "zeroshot": run_zeroshot,
+    "retrieval": run_retrieval,
+    "tokenizer": run_tokenizer,
+    "export": run_export,
+    "embed": run_embed,
+    "score": run_score,
 }
+COMMANDS = tuple(Command(name, run.help, f"trainer.cli:run_{name}") for name, run in RUNS.items())
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    args = build_parser().parse_args(argv)
-    try:
-        COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"trainer {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return dispatch("trainer", COMMANDS, argv)

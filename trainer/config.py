@@ -12,8 +12,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtime.cli import option
+
 CONFIG_DIR = Path(__file__).parent / "model_configs"
 CONTEXT_LENGTH = 77
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -122,32 +125,37 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything the loop needs besides the model and the data."""
+    """Everything the loop needs besides the model and the data. Fields declared with `option`
+    are also `trainer train` flags (`--grad-checkpointing`, ...)."""
 
-    output: str
-    epochs: int = 1
-    lr: float = 5e-4
-    wd: float = 0.2
-    warmup: int = 500
-    precision: str = "fp32"
-    grad_checkpointing: bool = False
-    accum_freq: int = 1
-    torchcompile: bool = False
-    keep_checkpoints: int = 3
-    save_every: int = 1000
-    log_every: int = 10
-    eval_every: int = 0
-    resume: str | None = None
-    seed: int = 0
-    device: str = "auto"
-    zeroshot_images: str | None = None
-    val_data: str | None = None
-    progress: bool | None = None  # None: a bar only when stderr is a terminal
-    tensorboard: bool = False
-    max_steps: int | None = None  # stop early (benchmarks); the schedule keeps its length
+    output: str = option()
+    epochs: int = option(1)
+    lr: float = option(5e-4)
+    wd: float = option(0.2)
+    warmup: int = option(500)
+    precision: str = option(
+        "fp32", flag_default=None, choices=PRECISIONS, help="default: bf16 on GPU, fp32 on CPU"
+    )
+    grad_checkpointing: bool = option(False, switch=True)
+    accum_freq: int = option(1)
+    torchcompile: bool = option(False, switch=True)
+    keep_checkpoints: int = option(3)
+    save_every: int = option(1000, help="steps between checkpoints")
+    log_every: int = option(10, help="steps between metrics lines")
+    eval_every: int = option(0, help="steps; 0 = at the end only")
+    resume: str | None = option(None, help="latest | FILE")
+    seed: int = option(0)
+    device: str = option("auto")
+    zeroshot_images: str | None = option(None)
+    val_data: str | None = option(None)
+    # None: a bar only when stderr is a terminal
+    progress: bool | None = option(None, switch=True, negatable=True)
+    tensorboard: bool = option(False, switch=True)
+    # stop early (benchmarks); the schedule keeps its length
+    max_steps: int | None = option(None, type=int, help="stop early; schedule unchanged")
 
     def __post_init__(self) -> None:
-        if self.precision not in ("fp32", "bf16", "fp16"):
+        if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be fp32, bf16 or fp16, not {self.precision!r}")
         for name in ("epochs", "accum_freq", "log_every"):
             if getattr(self, name) < 1:

@@ -1,8 +1,9 @@
 """`python -m pipeline curate ...`: parse flags, check inputs, run the Beam job, finish the folder.
 
 `run(argv) -> int`: 0 on success; 2 for bad flags, inputs that match nothing or an unreadable
-query list; 1 when the job fails (an unreadable input file under `--fail-on-bad-file`). Unknown
-flags go to Beam (`--runner DataflowRunner --project ... --region ... --temp_location gs://...`).
+query list or a flag that is neither curate's nor a Beam option; 1 when the job fails (an
+unreadable input file under `--fail-on-bad-file`). Beam options go to Beam (`--runner
+DataflowRunner --project ... --region ... --temp_location gs://...`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import time
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.beam_options import pipeline_options
 from pipeline.curate import finalize, graph, options, spill, summary
 from pipeline.curate.lists import QuerySource
 from pipeline.curate.read import detect_format, expand_inputs
+from pipeline.curate.world_summary import describe as world_t
 from queries import QueryListError
 from queries.segment import UnsupportedLanguage
+from runtime.beam import pipeline_options
 from runtime.engines import close, dask_defaults
+from runtime.logs import quiet_workers
 from schemas.layout import MANIFEST_DIR, REJECTS_DIR
 
 log = logging.getLogger("pipeline.curate")
@@ -45,7 +48,6 @@ def check(opts) -> tuple[list[tuple[str, int]], QuerySource]:
 
 
 def run(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     opts, beam_args = options.parse(argv)
     try:
         inputs, source = check(opts)
@@ -65,7 +67,10 @@ def run(argv: list[str]) -> int:
     )
     start = time.monotonic()
     try:
-        with beam.Pipeline(options=pipeline_options(dask_defaults(beam_args))) as p:
+        with (
+            quiet_workers(),
+            beam.Pipeline(options=pipeline_options(dask_defaults(beam_args))) as p,
+        ):
             reshuffle = options.should_reshuffle(
                 opts.reshuffle, len(inputs), options.workers(beam_args)
             )
@@ -92,9 +97,7 @@ def run(argv: list[str]) -> int:
         print(f"curate: job failed: {_cause(e)}", file=sys.stderr)
         return 1
     if "worldwide" in result:
-        from pipeline.curate.world_summary import describe
-
-        print(f"curate: per-language t: {describe(result['worldwide'])}", file=sys.stderr)
+        print(f"curate: per-language t: {world_t(result['worldwide'])}", file=sys.stderr)
     flow = result["flow"]
     print(
         f"curate: {flow['read']} candidates -> {flow['kept']} kept, {result['rejected']} "

@@ -1,6 +1,7 @@
-"""`python -m pipeline download --manifest SRC ... --output DIR [flags]` (DESIGN.md).
+"""`python -m pipeline download --manifest SRC ... --output DIR [flags]` (docs/design.md).
 
-Flags we don't know pass through to Beam. Exit codes: 0 done, 2 bad flags or input.
+Beam options pass through to Beam; any other unknown flag exits 2. Exit codes: 0 done, 2 bad
+flags or input.
 """
 
 from __future__ import annotations
@@ -9,24 +10,21 @@ import argparse
 import json
 import sys
 
+from pipeline.download.job import ResumeMismatch, execute
 from pipeline.download.manifest import ManifestError, list_inputs
-from pipeline.download.options import add_download_args, config_from_args
+from pipeline.download.options import config_from_args, download_flags
+from runtime import cli, storage
+
+OUTPUT = cli.Flag("--output", required=True, help="output folder (shards/, stats.json, ...)")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m pipeline download", allow_abbrev=False,
-        description="manifest -> webdataset shards (Beam flags pass through)",
-    )  # fmt: skip
-    add_download_args(p)
-    p.add_argument("--output", required=True, help="output folder (shards/, stats.json, ...)")
-    return p
+    return cli.parser("python -m pipeline download", "manifest -> webdataset shards",
+                      [*download_flags(), OUTPUT], beam=True)  # fmt: skip
 
 
 def run(argv: list[str] | None = None) -> int:
-    args, beam_args = parser().parse_known_args(sys.argv[1:] if argv is None else argv)
-    from runtime import storage
-
+    args, beam_args = cli.parse(parser(), sys.argv[1:] if argv is None else argv, beam=True)
     storage.configure(beam_args)  # before any read: --manifest may be s3://, gs://
     try:
         cfg = config_from_args(args, args.output.rstrip("/") or "/")
@@ -34,8 +32,6 @@ def run(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, ManifestError) as e:
         print(f"pipeline download: {e}", file=sys.stderr)
         return 2
-    from pipeline.download.job import ResumeMismatch, execute
-
     try:
         stats = execute(cfg, inputs, beam_args, dict(vars(args)))
     except ResumeMismatch as e:

@@ -21,27 +21,30 @@ from pipeline.download import dedup, shardio
 from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig, shard_config
 from pipeline.download.stats import job_stats
+from pipeline.report.cli import write_report
 from runtime import storage
+from runtime.logs import quiet_workers
 from schemas import layout
 
 
 def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam_args) -> dict:
     """Run the download + dedup job; the dedup summary as `stats.json` reports it."""
-    import apache_beam as beam
+    import apache_beam as beam  # deferred: Beam start-up only when shards remain
 
-    from pipeline.beam_options import pipeline_options
     from pipeline.download.graph import SUMMARY_KEYS, build
+    from runtime.beam import pipeline_options
     from runtime.engines import close, dask_defaults
 
     exclude = dedup.exclude_hashes(cfg.exclude_images) if cfg.exclude_images else []
     summary_path = storage.join(cfg.output, shardio.HASHES_DIR, f"summary-{uuid.uuid4().hex}.json")
     p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
     build(p, cfg, inputs, done, exclude, summary_path)
-    result = p.run()
-    try:
-        result.wait_until_finish()
-    finally:
-        close(result)
+    with quiet_workers():
+        result = p.run()
+        try:
+            result.wait_until_finish()
+        finally:
+            close(result)
     try:
         counts = storage.read_json(summary_path)
         storage.delete([summary_path])
@@ -104,8 +107,6 @@ def execute(cfg: DownloadConfig, inputs: list[InputFile], beam_args: list[str], 
         "started": started, "finished": time.time(), "versions": _versions(),
     })  # fmt: skip
     try:
-        from pipeline.report.cli import write_report
-
         write_report(cfg.output)
     except Exception as e:  # noqa: BLE001 - a report failure must not fail a finished job
         print(f"warning: report.html not written: {e}", file=sys.stderr)

@@ -9,12 +9,11 @@ thumbnails embedded; nothing is fetched. Parts that are missing are shown as mis
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from pipeline.report.data import load
 from pipeline.report.render import render
-from runtime import storage
+from runtime import cli, storage
 from schemas import layout
 
 
@@ -25,13 +24,16 @@ def write_report(out: str, train_run: str | None = None) -> str:
     return path
 
 
+FLAGS = (
+    cli.Flag("dir", help="a download or curate output folder"),
+    cli.Flag("--train-run", help="a trainer output folder"),
+)
+
+
 def run(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m pipeline report", description=__doc__.split("\n")[0]
-    )
-    p.add_argument("dir", help="a download or curate output folder")
-    p.add_argument("--train-run", default=None, help="a trainer output folder")
-    args, beam_args = p.parse_known_args(sys.argv[1:] if argv is None else argv)
+    """Beam options (e.g. `--s3_endpoint_url`, for folders on object storage) are accepted."""
+    p = cli.parser("python -m pipeline report", __doc__.split("\n")[0], FLAGS, beam=True)
+    args, beam_args = cli.parse(p, sys.argv[1:] if argv is None else argv, beam=True)
     storage.configure(beam_args)  # --s3_endpoint_url ... for an s3:// DIR
     if not storage.isdir(args.dir):
         print(f"pipeline report: {args.dir}: no such folder", file=sys.stderr)

@@ -15,6 +15,7 @@ import uuid
 
 from pipeline.subset.keep import load_keep
 from runtime import storage
+from runtime.logs import quiet_workers
 from schemas import layout
 
 
@@ -29,20 +30,21 @@ def source_tars(shards: str) -> list[str]:
 
 
 def _run_beam(tars, keep, out, shard_size, seed, beam_args) -> dict:
-    import apache_beam as beam
+    import apache_beam as beam  # deferred: Beam start-up only when the job runs
 
-    from pipeline.beam_options import pipeline_options
     from pipeline.subset.graph import build
+    from runtime.beam import pipeline_options
     from runtime.engines import close, dask_defaults
 
     summary_path = storage.join(out, layout.SHARDS_DIR, f"summary-{uuid.uuid4().hex}.json")
     p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
     build(p, tars, keep, out, shard_size, seed, summary_path)
-    result = p.run()
-    try:
-        result.wait_until_finish()
-    finally:
-        close(result)
+    with quiet_workers():
+        result = p.run()
+        try:
+            result.wait_until_finish()
+        finally:
+            close(result)
     summary = storage.read_json(summary_path)
     storage.delete([summary_path])
     return summary

@@ -22,6 +22,7 @@ from queries.build.config import BuildConfig, Thresholds
 from queries.build.embedded import embedded_unigrams
 from queries.build.errors import QueryBuildError
 from queries.build.wordnet import read_wordnet
+from runtime.logs import quiet_workers
 from schemas.records import QueryEntry
 from schemas.vocab import QuerySource
 
@@ -60,7 +61,7 @@ def build(config: BuildConfig, beam_args: list[str] | None = None) -> BuildResul
     """Build the list described by `config`, write it to `config.out`, return a summary.
 
     `beam_args` (pass-through Beam flags) are used only when a dump or pageviews are
-    given; local defaults come from `pipeline.beam_options`.
+    given; local defaults come from `runtime.beam`.
     """
     if config.embedded and (config.wikipedia_dump or config.pageviews):
         raise QueryBuildError("--embedded builds without a dump: drop --wikipedia-dump/--pageviews")
@@ -102,16 +103,16 @@ def _language(code: str) -> str:
 
 def _count(dumps, views, thresholds: Thresholds, beam_args: list[str], language: str):
     """Run the counting pipeline; its `Counts`, or the first file error raised."""
-    import apache_beam as beam
+    import apache_beam as beam  # deferred (start-up cost): the embedded build never loads Beam
 
-    from pipeline.beam_options import pipeline_options
     from queries.build.counting import build_pipeline, read_results
+    from runtime.beam import pipeline_options
     from runtime.engines import close, dask_defaults
 
     beam_options = pipeline_options(dask_defaults(beam_args))
     work_dir = _work_dir(beam_options)
     try:
-        with beam.Pipeline(options=beam_options) as p:
+        with quiet_workers(), beam.Pipeline(options=beam_options) as p:
             build_pipeline(p, dumps, views, thresholds, work_dir, language)
         close(p.result)
         counts = read_results(work_dir)
@@ -151,7 +152,7 @@ def _notes(stats: dict[str, int], config: BuildConfig, dumps: list[str]) -> list
     """Human notes for the summary: the PMI ceiling of the corpus counted."""
     if not dumps:
         return []
-    from queries.build.bigram import pmi_ceiling
+    from queries.build.bigram import pmi_ceiling  # deferred: imports Beam
 
     n = stats.get("tokens", 0)
     t = config.thresholds

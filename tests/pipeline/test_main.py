@@ -1,7 +1,7 @@
 from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
-from pipeline import beam_options
 from pipeline.main import main
+from runtime import beam as beam_options
 
 
 def test_unknown_subcommand_exits_2(capsys):

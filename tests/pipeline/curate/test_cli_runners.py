@@ -12,8 +12,8 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 
-from pipeline.beam_options import local_defaults, pipeline_options
 from pipeline.curate import cli, graph, options
+from runtime.beam import local_defaults, pipeline_options
 
 DATAFLOW = [
     "--runner",

@@ -9,9 +9,9 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.beam_options import pipeline_options
 from pipeline.download.dedup import plan
 from pipeline.download.dedup_graph import PlanDedup
+from runtime.beam import pipeline_options
 
 
 def entries(seed: int, n: int = 300) -> list[dict]:
