@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from trainer.config import ModelConfig, TextConfig, VisionConfig
+from trainer.resnet import ModifiedResNet
 
 PAD_ID = 0
 INIT_LOGIT_SCALE = math.log(1 / 0.07)
@@ -143,8 +144,6 @@ class CLIP(nn.Module):
         self.config = cfg
         act = QuickGELU if cfg.quick_gelu else nn.GELU
         if cfg.vision.is_resnet:
-            from trainer.resnet import ModifiedResNet
-
             self.visual = ModifiedResNet(cfg.vision, cfg.embed_dim)
         else:
             self.visual = VisionTransformer(cfg.vision, cfg.embed_dim, act)

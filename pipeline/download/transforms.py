@@ -12,8 +12,10 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.download import shardio
+from pipeline.download.fetch import Fetcher
 from pipeline.download.manifest import InputFile, read_rows
 from pipeline.download.options import DownloadConfig
+from pipeline.download.worker import download_shard
 from runtime.engines import widen
 
 
@@ -38,8 +40,6 @@ class DownloadShardFn(beam.DoFn):
         self.fetcher = None
 
     def setup(self):
-        from pipeline.download.fetch import Fetcher
-
         self.fetcher = Fetcher(self.cfg)
 
     def teardown(self):
@@ -47,8 +47,6 @@ class DownloadShardFn(beam.DoFn):
             self.fetcher.close()
 
     def process(self, element):
-        from pipeline.download.worker import download_shard
-
         sid, rows = element
         if shardio.is_complete(self.cfg.output, sid):
             yield shardio.read_stats(self.cfg.output, sid)

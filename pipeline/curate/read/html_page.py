@@ -21,6 +21,7 @@ import codecs
 import re
 from collections.abc import Iterator
 
+from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
@@ -89,8 +90,6 @@ def detect_codec(body: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes  # imported late: only undeclared non-UTF-8 pages
-
     results = from_bytes(body[:65536], cp_isolation=list(WEB_ENCODINGS))
     best = results.best()
     if best is None:
