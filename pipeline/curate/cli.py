@@ -25,7 +25,10 @@ from queries.segment import UnsupportedLanguage
 from runtime.beam import pipeline_options
 from runtime.engines import close, dask_defaults
 from runtime.logs import quiet_workers
+from runtime.progress import Status, Ticks, clock, rate, watching
 from schemas.layout import MANIFEST_DIR, REJECTS_DIR
+
+PROGRESS_DIR = "_progress"  # in the job's temporary folder: the workers' progress ticks
 
 log = logging.getLogger("pipeline.curate")
 
@@ -67,8 +70,10 @@ def run(argv: list[str]) -> int:
     )
     start = time.monotonic()
     try:
+        progress_dir = FileSystems.join(tmp, PROGRESS_DIR)
         with (
             quiet_workers(),
+            watching("curate", describe(progress_dir, inputs), progress_dir),
             beam.Pipeline(options=pipeline_options(dask_defaults(beam_args))) as p,
         ):
             reshuffle = options.should_reshuffle(
@@ -105,6 +110,23 @@ def run(argv: list[str]) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def describe(folder: str, inputs: list[tuple[str, int]]):
+    """The progress line of a curate job from its workers' ticks in `folder`."""
+    ticks = Ticks(folder)
+    files, total = len(inputs), sum(size for _, size in inputs)
+
+    def status(elapsed: float) -> Status:
+        t = ticks.poll()
+        text = (
+            f"files {t['files']}/{files}, {t['bytes'] / 1e6:,.1f}/{total / 1e6:,.1f} MB read, "
+            f"{t['candidates']:,} candidates, {t['matched']:,} matched, {t['kept']:,} kept, "
+            f"{rate(t['bytes'], elapsed) / 1e6:.1f} MB/s, {clock(elapsed)} elapsed"
+        )
+        return Status(text, t["bytes"], total)
+
+    return status
 
 
 def _cause(e: BaseException) -> str:

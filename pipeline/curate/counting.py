@@ -27,6 +27,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.curate.elements import REJECT, reject_candidate
+from runtime import progress
 from runtime.engines import with_outputs
 from schemas.vocab import Reason
 
@@ -51,6 +52,8 @@ class CountingFn(beam.DoFn):
         self.counts = Counter()
 
     def finish_bundle(self):
+        if self.FLOW not in ("", "read"):  # read ticks per file (runtime.progress)
+            progress.tick({self.FLOW: self.counts["flow", self.FLOW]})
         for key, n in self.counts.items():
             yield beam.pvalue.TaggedOutput(STATS, WindowedValue((key, n), 0, [GlobalWindow()]))
 

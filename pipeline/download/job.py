@@ -16,13 +16,14 @@ import platform
 import sys
 import time
 import uuid
+from collections import Counter
 
 from pipeline.download import dedup, shardio
 from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig, shard_config
 from pipeline.download.stats import job_stats
 from pipeline.report.cli import write_report
-from runtime import storage
+from runtime import progress, storage
 from runtime.logs import quiet_workers
 from schemas import layout
 
@@ -39,7 +40,8 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
     summary_path = storage.join(cfg.output, shardio.HASHES_DIR, f"summary-{uuid.uuid4().hex}.json")
     p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
     build(p, cfg, inputs, done, exclude, summary_path)
-    with quiet_workers():
+    todo = math.ceil(sum(f.rows for f in inputs) / cfg.shard_size) - len(done)
+    with quiet_workers(), progress.watching("download", describe(cfg.output, todo)):
         result = p.run()
         try:
             result.wait_until_finish()
@@ -52,6 +54,27 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
         raise RuntimeError(f"the job wrote no dedup summary ({summary_path})") from e
     return {"near_dup_hamming": cfg.near_dup_hamming, "exclude_images": len(exclude),
             **{k: counts.get(k, 0) for k in SUMMARY_KEYS}}  # fmt: skip
+
+
+def describe(output: str, todo: int):
+    """The progress line of a download from the `NNNNN_stats.json` each finished shard writes
+    (shards complete before the job are not counted)."""
+    ticks = progress.Ticks(storage.join(output, layout.SHARDS_DIR), "*_stats.json",
+                           fields=("count", "successes"))  # fmt: skip
+    base = Counter(ticks.poll())
+
+    def status(elapsed: float) -> progress.Status:
+        t = ticks.poll()
+        shards, rows = t["_files"] - base["_files"], t["count"] - base["count"]
+        ok = t["successes"] - base["successes"]
+        eta = elapsed / shards * (todo - shards) if shards else None
+        text = (
+            f"shards {shards}/{todo}, {progress.rate(ok, elapsed):,.1f} images/s, "
+            f"success rate {ok / rows if rows else 0:.1%}, ETA {progress.clock(eta)}"
+        )
+        return progress.Status(text, shards, todo)
+
+    return status
 
 
 def _versions() -> dict:

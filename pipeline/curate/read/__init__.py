@@ -27,6 +27,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.curate.counting import BATCH, CountingFn, apply_stage
 from pipeline.curate.elements import FILE, PAIR
 from pipeline.curate.read.files import BadFileError, detect_format, read_file
+from runtime import progress
 
 __all__ = ["BadFileError", "ReadCandidates", "ReadFileFn", "detect_format", "expand_inputs"]
 log = logging.getLogger("pipeline.curate")
@@ -55,7 +56,7 @@ class ReadFileFn(CountingFn):
         self.opts = opts
 
     def process(self, path: str):
-        start, pairs = time.monotonic(), 0
+        start, pairs, ticked, size = time.monotonic(), 0, 0, 0
         batch, rejects = [], []
         for kind, value in read_file(path, self.opts):
             if kind == PAIR:
@@ -66,8 +67,11 @@ class ReadFileFn(CountingFn):
                     batch = []
                 if pairs % PROGRESS_EVERY == 0:
                     log.info("reading %s: %d candidates so far", path, pairs)
+                    progress.tick({"candidates": pairs - ticked})
+                    ticked = pairs
             elif kind == FILE:
                 self.counts["file", *value] = 1
+                size = value[1]
             else:
                 url, detail, _, reason, rejected = value
                 if url is None and detail and rejected == path:  # the file itself failed
@@ -77,6 +81,7 @@ class ReadFileFn(CountingFn):
                     yield from self.emit([], rejects)
                     rejects = []
         yield from self.emit(batch, rejects)
+        progress.tick({"files": 1, "bytes": size, "candidates": pairs - ticked}, urgent=True)
         log.info("read %s: %d candidates in %.1fs", path, pairs, time.monotonic() - start)
 
 
