@@ -29,6 +29,9 @@ TRAINER = {
     "zeroshot": ["--checkpoint", "c.pt", "--images", "d"],
     "retrieval": ["--checkpoint", "c.pt", "--data", "s.tar"],
     "tokenizer": ["--data", "s.tar", "--vocab-size", "300", "--out", "t.json"],
+    "export": ["--checkpoint", "c.pt", "--format", "hf", "--out", "o"],
+    "embed": ["--checkpoint", "c.pt", "--texts", "t.txt", "--out", "e.npy"],
+    "score": ["--checkpoint", "c.pt", "--data", "s.tar", "--out", "s.parquet"],
 }
 COMMANDS = [
     *((pipeline_main, name, args) for name, args in PIPE.items()),
