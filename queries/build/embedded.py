@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 
+from queries.build.errors import QueryBuildError
+
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 # Larger than the list: top_n_list returns every word it has.
@@ -36,8 +38,6 @@ def available_languages() -> list[str]:
 def embedded_unigrams(language: str = "en") -> dict[str, float]:
     """Words of `language` from wordfreq (module doc) -> count per billion tokens."""
     import wordfreq  # only the embedded build needs it
-
-    from queries.build.errors import QueryBuildError
 
     if language not in wordfreq.available_languages("best"):
         raise QueryBuildError(

@@ -22,6 +22,7 @@ from queries.build.config import BuildConfig, Thresholds
 from queries.build.embedded import embedded_unigrams
 from queries.build.errors import QueryBuildError
 from queries.build.wordnet import read_wordnet
+from queries.segment import UnsupportedLanguage, check_language
 from runtime.logs import quiet_workers
 from schemas.records import QueryEntry
 from schemas.vocab import QuerySource
@@ -93,8 +94,6 @@ def build(config: BuildConfig, beam_args: list[str] | None = None) -> BuildResul
 
 
 def _language(code: str) -> str:
-    from queries.segment import UnsupportedLanguage, check_language
-
     try:
         return check_language(code)
     except UnsupportedLanguage as e:
