@@ -5,8 +5,8 @@ progress themselves. They leave small count files instead, which the launcher su
 
 - workers: `tick({"files": 1, "bytes": n, ...})` adds counts (deltas, summed by the reader),
   written now and then as one small json file into the job's progress folder, named by the
-  environment variable `OPENWIT_PROGRESS_DIR` (set by the launcher; the local runner's workers inherit it;
-  where it is unset, ticks are skipped). Any Beam filesystem path works (through
+  environment variable `OPENWIT_PROGRESS_DIR` (set by the launcher; the local runner's
+  workers inherit it; where it is unset, ticks are skipped). Any Beam filesystem path works (through
   `runtime.storage`); a failed tick is ignored: progress never fails a job.
 - launcher: `Ticks(folder).poll()` sums the files not yet read (each is read once);
   `watching(describe, ...)` shows `describe(elapsed)` while the job runs: a tqdm bar on a

@@ -22,6 +22,7 @@ PIPE = {
     "run": ["--input", "a.jsonl", "--queries", "q.txt", "--output", "o"],
     "report": ["{tmp}"],
     "verify": ["{tmp}"],
+    "subset": ["--shards", "s", "--keep", "k.txt", "--output", "o"],
 }
 QUERIES = {"build": ["--embedded", "--out", "o.parquet"], "stats": ["q.parquet"]}
 TRAINER = {
