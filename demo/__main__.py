@@ -30,6 +30,8 @@ HELP = {
     "eval_per_class": "held-out zero-shot images per class",
     "retrieval_n": "held-out image-caption pairs for retrieval",
     "epochs": "training epochs over the shards",
+    "languages": "curated languages: en, or en plus others (en,de: worldwide curation over "
+    "per-language lists, wordfreq's for the others)",
 }
 
 

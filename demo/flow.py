@@ -39,6 +39,14 @@ class DemoConfig:
     batch_size: int = 128
     lr: float = 2e-3
     workers: int = 1
+    languages: str = "en"  # more than one (en,de): worldwide curation over per-language lists
+
+    @property
+    def other_languages(self) -> list[str]:
+        return [x for x in dict.fromkeys(self.languages.split(",")) if x and x != "en"]
+
+
+WORLD_LIST_SIZE = 20_000  # the other languages' embedded lists, trimmed: the demo stays quick
 
 
 class Paths:
@@ -46,6 +54,7 @@ class Paths:
         self.out = out
         self.embedded = os.path.join(out, "queries.parquet")
         self.queries = os.path.join(out, "queries_demo.txt")
+        self.lists = os.path.join(out, "lists")  # per-language lists (--languages en,XX)
         self.crawl = os.path.join(out, "crawl")
         self.data = os.path.join(out, "data")
         self.heldout_table = os.path.join(out, "heldout_urls.parquet")
@@ -123,6 +132,25 @@ class Demo:
             lambda: os.path.isfile(p.queries),
             lambda: world.write_queries(p.embedded, p.queries),
         )
+        if self.cfg.other_languages:
+            self.st.run(
+                "queries_world",
+                self.params("queries", languages=self.cfg.languages),
+                lambda: os.path.isdir(p.lists),
+                self._world_lists,
+                clean=(p.lists,),
+            )
+
+    def _world_lists(self) -> None:
+        """`lists/en.txt` (the demo's list) and `lists/XX.parquet` (wordfreq's, trimmed)."""
+        os.makedirs(self.p.lists + ".tmp", exist_ok=True)
+        with open(self.p.queries, encoding="utf-8") as f:
+            write_text_atomic(os.path.join(self.p.lists + ".tmp", "en.txt"), f.read())
+        for lang in self.cfg.other_languages:
+            out = os.path.join(self.p.lists + ".tmp", f"{lang}.parquet")
+            args = ["--embedded", "--language", lang, "--max-size", str(WORLD_LIST_SIZE)]
+            self.st.command("queries_world", ["queries", "build", *args, "--out", out])
+        os.replace(self.p.lists + ".tmp", self.p.lists)
 
     def choose_port(self) -> int:
         """The crawl's port if written before and free (or no longer needed), else a new one."""
@@ -180,6 +208,10 @@ class Demo:
         c, p = self.cfg, self.p
         flags = download_flags(c)
         params = self.params("crawl", "queries", flags=flags, t=c.max_per_query)
+        queries = [p.queries]
+        if c.other_languages:
+            params["languages"] = c.languages
+            queries = [p.lists, "--languages", "all"]
 
         def run_pipeline() -> None:
             self.host(stack, port)
@@ -200,7 +232,7 @@ class Demo:
                     "--input",
                     os.path.join(p.crawl, "*.warc.gz"),
                     "--queries",
-                    p.queries,
+                    *queries,
                     "--output",
                     p.data,
                     "--max-per-query",
