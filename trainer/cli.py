@@ -20,13 +20,10 @@ from trainer.checkpoint import load_checkpoint, load_for_eval, resolve_resume
 from trainer.config import PRECISIONS, DataConfig, ModelConfig, TrainConfig, load_model_config
 from trainer.data import iter_captions
 from trainer.distributed import cleanup, init_distributed
-from trainer.embed import add_parser as add_embed_parser
-from trainer.embed import cmd_embed
+from trainer.embed import EMBED_FLAGS, cmd_embed
 from trainer.evaluate import load_templates, read_lines, retrieval, zeroshot
-from trainer.export import add_parser as add_export_parser
-from trainer.export import cmd_export
-from trainer.score import add_parser as add_score_parser
-from trainer.score import cmd_score
+from trainer.export import EXPORT_FLAGS, cmd_export
+from trainer.score import SCORE_FLAGS, cmd_score
 from trainer.tokenizer import train_tokenizer
 from trainer.train import Trainer, prepare_tokenizer
 
@@ -157,33 +154,12 @@ def cmd_tokenizer(args: argparse.Namespace) -> None:
     logging.getLogger(__name__).info("wrote %s (vocab %d)", args.out, tok.vocab_size)
 
 
-class _OwnParser:
-    """Stands in for argparse's subparsers for commands whose module adds its own flags
-    (`add_parser(sub)`, e.g. for a mutually exclusive group): `add_parser` hands out the
-    command's parser from `runtime.cli` (with `--log-level`)."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.parser: argparse.ArgumentParser | None = None
-
-    def add_parser(self, name: str, help: str = "") -> argparse.ArgumentParser:
-        self.parser = parser(f"trainer {name}", help)
-        return self.parser
-
-
 def _command(name: str, help_: str, flags, func):
     """`run(argv) -> int` for one subcommand: parse (exit 2 on a bad flag), run, and turn a
-    ValueError or missing file into a one-line error and exit 2. `flags`: a sequence of
-    `Flag`s, or the command module's `add_parser(sub)`."""
+    ValueError or missing file into a one-line error and exit 2. `flags`: `Flag`s."""
 
     def run(argv: list[str]) -> int:
-        if callable(flags):
-            own = _OwnParser(name)
-            flags(own)
-            p = own.parser
-        else:
-            p = parser(f"trainer {name}", help_, flags)
-        args, _ = parse(p, argv)
+        args, _ = parse(parser(f"trainer {name}", help_, flags), argv)
         try:
             func(args)
         except (ValueError, FileNotFoundError) as err:
@@ -214,19 +190,13 @@ run_tokenizer = _command(
     cmd_tokenizer,
 )
 run_export = _command(
-    "export", "write a checkpoint for transformers (hf) or open_clip", add_export_parser, cmd_export
+    "export", "write a checkpoint for transformers (hf) or open_clip", EXPORT_FLAGS, cmd_export
 )
 run_embed = _command(
-    "embed",
-    "L2-normalised embeddings of images, texts or shards",
-    lambda sub: add_embed_parser(sub, PRECISIONS),
-    cmd_embed,
+    "embed", "L2-normalised embeddings of images, texts or shards", EMBED_FLAGS, cmd_embed
 )
 run_score = _command(
-    "score",
-    "image-caption cosine per sample (CLIP score) to parquet",
-    lambda sub: add_score_parser(sub, PRECISIONS),
-    cmd_score,
+    "score", "image-caption cosine per sample (CLIP score) to parquet", SCORE_FLAGS, cmd_score
 )
 RUNS = {
     "train": run_train,

@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from runtime.cli import Flag
 from trainer.checkpoint import load_for_eval
+from trainer.config import PRECISIONS
 from trainer.data import SkipCounter
 from trainer.distributed import pick_device
 from trainer.model import CLIP
@@ -146,23 +148,22 @@ def embed(
     return len(matrix)
 
 
-def add_parser(sub, precisions) -> None:
-    p = sub.add_parser("embed", help="L2-normalised embeddings of images, texts or shards")
-    p.add_argument("--checkpoint", required=True)
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--images", help="folder: image files in sorted path order")
-    src.add_argument("--texts", help="file: one text per line")
-    src.add_argument("--data", help="shard SPEC: samples in order, keys in FILE.keys.txt")
-    p.add_argument("--field", choices=("image", "text"), default="image", help="with --data")
-    p.add_argument("--out", required=True, help="FILE.npy")
-    common_flags(p, precisions)
-
-
-def common_flags(p, precisions) -> None:
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--precision", choices=precisions, default="fp32")
-    p.add_argument("--progress", action="store_true", default=None, help="default: on a tty")
+# `--batch-size`, `--device`, `--precision`, `--progress`: embed's and score's shared flags
+BATCH_FLAGS = (
+    Flag("--batch-size", type=int, default=64),
+    Flag("--device", default="auto"),
+    Flag("--precision", choices=PRECISIONS, default="fp32"),
+    Flag("--progress", switch=True, default=None, help="a progress line (default: on a tty)"),
+)
+EMBED_FLAGS = (
+    Flag("--checkpoint", required=True),
+    Flag("--images", one_of="source", help="folder: image files in sorted path order"),
+    Flag("--texts", one_of="source", help="file: one text per line"),
+    Flag("--data", one_of="source", help="shard SPEC: samples in order, keys in FILE.keys.txt"),
+    Flag("--field", choices=("image", "text"), default="image", help="with --data"),
+    Flag("--out", required=True, help="FILE.npy"),
+    *BATCH_FLAGS,
+)
 
 
 def cmd_embed(args) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from runtime.cli import Flag
 from trainer.checkpoint import load_checkpoint
 from trainer.export_hf import export_hf
 from trainer.export_openclip import export_open_clip
@@ -25,11 +26,11 @@ def export(checkpoint: str | Path, fmt: str, out: str | Path) -> Path:
     return folder
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="write a checkpoint for transformers (hf) or open_clip")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--format", required=True, choices=sorted(FORMATS))
-    p.add_argument("--out", required=True, help="output folder")
+EXPORT_FLAGS = (
+    Flag("--checkpoint", required=True),
+    Flag("--format", required=True, choices=tuple(sorted(FORMATS))),
+    Flag("--out", required=True, help="output folder"),
+)
 
 
 def cmd_export(args) -> None:

@@ -17,10 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from runtime.cli import Flag
 from trainer.checkpoint import load_for_eval
 from trainer.data import SkipCounter, count_samples, expand_spec
 from trainer.distributed import pick_device
-from trainer.embed import common_flags, encode_images, encode_texts
+from trainer.embed import BATCH_FLAGS, encode_images, encode_texts
 from trainer.progress import ProgressBar
 from trainer.samples import batched, iter_samples
 from trainer.step import autocast
@@ -69,12 +70,12 @@ def score(
     return table.num_rows
 
 
-def add_parser(sub, precisions) -> None:
-    p = sub.add_parser("score", help="image-caption cosine per sample (CLIP score) to parquet")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", required=True, help="shard SPEC")
-    p.add_argument("--out", required=True, help="FILE.parquet")
-    common_flags(p, precisions)
+SCORE_FLAGS = (
+    Flag("--checkpoint", required=True),
+    Flag("--data", required=True, help="shard SPEC"),
+    Flag("--out", required=True, help="FILE.parquet"),
+    *BATCH_FLAGS,
+)
 
 
 def cmd_score(args) -> None:
