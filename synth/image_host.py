@@ -27,6 +27,7 @@ connections accepted (connection reuse shows as fewer connections than requests)
 from __future__ import annotations
 
 import argparse
+import socket
 import ssl
 import threading
 import time
@@ -74,6 +75,9 @@ class HostServer(ThreadingHTTPServer):
         """Serve one connection (in its own thread): TLS first if it opens with a handshake."""
         with self.lock:
             self.connections += 1
+        # Headers and body go out as two writes: without NODELAY, Nagle holds the body back
+        # for the client's delayed ACK (40 ms per kept-alive request).
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls is None or not is_tls_hello(request):
             return super().finish_request(request, client_address)
         try:

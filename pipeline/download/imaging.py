@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 from pipeline.download.options import DownloadConfig
 from schemas.vocab import DownloadReason as R
 
+ORIENTATION = 0x0112  # the EXIF tag
 MAX_PIXELS = 89_478_485  # Pillow's own default warning threshold
 PIL_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
 MAGIC = (
@@ -119,7 +120,9 @@ def open_checked(data: bytes, cfg: DownloadConfig) -> tuple[Image.Image, tuple[i
         img.draft("RGB", (cfg.image_size, cfg.image_size))  # decode at the smallest scale >= size
     try:
         img.load()
-        oriented = ImageOps.exif_transpose(img)
+        # exif_transpose copies the whole image even when there is nothing to turn: look first.
+        turned = img.getexif().get(ORIENTATION, 1) not in (1, None)
+        oriented = ImageOps.exif_transpose(img) if turned else img
         return to_rgb(oriented), (w, h) if oriented.size == img.size else (h, w)
     except Exception as e:  # noqa: BLE001 - truncated, corrupt, unsupported: a decode error
         raise ImageError(R.DECODE_ERROR, f"{type(e).__name__}: {e}") from e
