@@ -14,7 +14,7 @@ import time
 import uuid
 
 from pipeline.subset.keep import load_keep
-from runtime import storage
+from runtime import progress, storage
 from runtime.logs import quiet_workers
 from schemas import layout
 
@@ -39,7 +39,7 @@ def _run_beam(tars, keep, out, shard_size, seed, beam_args) -> dict:
     summary_path = storage.join(out, layout.SHARDS_DIR, f"summary-{uuid.uuid4().hex}.json")
     p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
     build(p, tars, keep, out, shard_size, seed, summary_path)
-    with quiet_workers():
+    with quiet_workers(), progress.watching("subset", describe(out, len(tars))):
         result = p.run()
         try:
             result.wait_until_finish()
@@ -48,6 +48,22 @@ def _run_beam(tars, keep, out, shard_size, seed, beam_args) -> dict:
     summary = storage.read_json(summary_path)
     storage.delete([summary_path])
     return summary
+
+
+def describe(out: str, sources: int):
+    """The progress line: subset shards written so far (from their `_stats.json`) and samples
+    copied; the total is known only once the keep list is matched, so no ETA."""
+    ticks = progress.Ticks(storage.join(out, layout.SHARDS_DIR), "*_stats.json", ("successes",))
+
+    def status(elapsed: float) -> progress.Status:
+        t = ticks.poll()
+        text = (
+            f"from {sources} source shards: shards written {t['_files']}, "
+            f"samples {t['successes']:,} ({progress.rate(t['successes'], elapsed):,.1f}/s)"
+        )
+        return progress.Status(text, t["_files"], None)
+
+    return status
 
 
 def execute(shards: str, keep_path: str, out: str, shard_size: int, seed: int | None,
