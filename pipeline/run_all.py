@@ -64,7 +64,7 @@ def run(argv: list[str] | None = None) -> int:
         print(f"pipeline run: {e}", file=sys.stderr)
         return 2
     try:
-        stats = execute(cfg, inputs, beam_args, {"run": argv})
+        stats = execute(cfg, inputs, beam_args, {"run": storage.public_args(argv)})
     except ResumeMismatch as e:
         print(f"pipeline run: {e}", file=sys.stderr)
         return 2

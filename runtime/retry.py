@@ -63,6 +63,22 @@ def _inner(e: BaseException) -> list[BaseException]:
     return inner
 
 
+_TRANSIENT_WORDS = (
+    "connect",
+    "timed out",
+    "timeout",
+    "reset",
+    "broken pipe",
+    "closed",
+    "unavailable",
+    "slow down",
+    "slowdown",
+    "internal error",
+    "incomplete",
+    "eof",
+)
+
+
 def is_transient(e: BaseException) -> bool:
     """Whether retrying the same call may succeed (see the module doc)."""
     if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
@@ -72,11 +88,15 @@ def is_transient(e: BaseException) -> bool:
     code = status_code(e)
     if code is not None:
         return code >= 500 or code == 429 or code == 408
-    inner = _inner(e)
-    if inner:
-        return any(is_transient(x) for x in inner)
-    text = str(e).lower()
-    return not any(word in text for word in _PERMANENT_WORDS)
+    if isinstance(e, (ConnectionError, TimeoutError)):
+        return True
+    if any(is_transient(x) for x in _inner(e)):
+        return True
+    # botocore's connection errors, and Beam's S3ClientError without a status, say it in words
+    text = f"{type(e).__name__} {e}".lower()
+    if any(word in text for word in _PERMANENT_WORDS):
+        return False
+    return any(word in text for word in _TRANSIENT_WORDS)
 
 
 def call(op: str, path: str, fn, policy: RetryPolicy | None = None):

@@ -28,11 +28,12 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, S3Options
 
 from runtime.retry import StorageError, StorageNotFound, call
 from schemas.layout import is_tmp_name, tmp_name
@@ -82,6 +83,7 @@ def configure(beam_args: list[str]) -> None:
     args = storage_args(list(beam_args))
     os.environ[ARGS_ENV] = json.dumps(args)
     FileSystems.set_options(PipelineOptions(args))
+    _share_s3_clients()
     _state["configured"] = True
 
 
@@ -91,7 +93,44 @@ def _ensure() -> None:
     env = os.environ.get(ARGS_ENV)
     if env is not None or FileSystems._pipeline_options is None:
         FileSystems.set_options(PipelineOptions(json.loads(env or "[]")))
+    _share_s3_clients()
     _state["configured"] = True
+
+
+def _share_s3_clients() -> None:
+    """Beam builds a new boto3 client (a new session, its service model parsed again: ~0.2 s of
+    CPU) for every S3 call; share one per configuration and process instead (boto3 clients are
+    thread-safe; the per-call wrapper keeps its own read-stream state)."""
+    try:
+        from apache_beam.io.aws.clients.s3 import boto3_client
+    except ImportError:  # no [aws] extra: no s3://
+        return
+    cls = boto3_client.Client
+    if getattr(cls, "_openwit_shared", False):
+        return
+    build, shared, lock = cls.__init__, {}, threading.Lock()
+
+    def init(self, options):
+        key = json.dumps(
+            options.view_as(S3Options).get_all_options(drop_default=True)
+            if isinstance(options, PipelineOptions)
+            else dict(options),
+            sort_keys=True,
+            default=str,
+        )
+        with lock:
+            client = shared.get(key)
+        if client is None:
+            build(self, options)
+            with lock:
+                shared.setdefault(key, self.client)
+            return
+        self.client = client
+        self._download_request = self._download_stream = None
+        self._download_pos = 0
+
+    cls.__init__ = init
+    cls._openwit_shared = True
 
 
 def is_remote(path: str) -> bool:

@@ -14,7 +14,6 @@ import sys
 import time
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from pipeline.curate import finalize, graph, options, spill, summary
 from pipeline.curate.lists import QuerySource
@@ -22,6 +21,7 @@ from pipeline.curate.read import detect_format, expand_inputs
 from pipeline.curate.world_summary import describe as world_t
 from queries import QueryListError
 from queries.segment import UnsupportedLanguage
+from runtime import storage
 from runtime.beam import pipeline_options
 from runtime.engines import close, dask_defaults
 from runtime.logs import quiet_workers
@@ -52,6 +52,7 @@ def check(opts) -> tuple[list[tuple[str, int]], QuerySource]:
 
 def run(argv: list[str]) -> int:
     opts, beam_args = options.parse(argv)
+    storage.configure(beam_args)  # before the first listing: --input may be s3://, gs://
     try:
         inputs, source = check(opts)
     except (ValueError, QueryListError, UnsupportedLanguage) as e:
@@ -70,7 +71,7 @@ def run(argv: list[str]) -> int:
     )
     start = time.monotonic()
     try:
-        progress_dir = FileSystems.join(tmp, PROGRESS_DIR)
+        progress_dir = storage.join(tmp, PROGRESS_DIR)
         with (
             quiet_workers(),
             watching("curate", describe(progress_dir, inputs), progress_dir),
@@ -90,8 +91,8 @@ def run(argv: list[str]) -> int:
                 options.spills(opts.exchange, beam_args),
             )
         close(p.result)
-        finalize.discard(FileSystems.join(tmp, spill.SPILL_DIR))  # intermediate data only
-        aux = FileSystems.join(tmp, graph.AUX_DIR)
+        finalize.discard(storage.join(tmp, spill.SPILL_DIR))  # intermediate data only
+        aux = storage.join(tmp, graph.AUX_DIR)
         result = summary.write_summary(
             tmp, aux, opts, beam_args, inputs, qhash, entries, source.lists
         )

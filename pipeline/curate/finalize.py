@@ -4,24 +4,30 @@
 (an earlier run's folder is removed: a rerun starts clean); `discard(tmp)` drops a failed run's
 folder; `discard_stale(out)` drops the temporary siblings a killed run (kill -9, a lost machine)
 left behind, so a rerun of the same command leaves nothing but `out` (two runs writing the same
-output at once are not supported). Local folders use renames; other filesystems (gs://, ...)
-copy then delete.
+output at once are not supported).
+
+Local folders move by rename (atomic). Object stores (s3://, gs://) have no folder rename:
+`move_into_place` first deletes the old `out/run.json` (from then on `out` reads as
+incomplete), then the rest of the old folder, copies every file but `run.json`, and `run.json`
+last. A reader (download, `verify`, `report`) treats a folder without `run.json` as
+incomplete, so `out` is complete exactly when its marker is there. All through
+`runtime.storage`.
 """
 
 from __future__ import annotations
 
-import glob
+import logging
 import os
-import shutil
 import uuid
 
-from apache_beam.io.filesystems import FileSystems
+from runtime import storage
+from schemas.layout import RUN_FILE, TMP_MARK, tmp_name
 
-from schemas.layout import TMP_MARK, tmp_name
+log = logging.getLogger("pipeline.curate")
 
 
 def is_local(path: str) -> bool:
-    return "://" not in path
+    return not storage.is_remote(path)
 
 
 def temp_sibling(out: str) -> str:
@@ -29,26 +35,35 @@ def temp_sibling(out: str) -> str:
 
 
 def discard_stale(out: str) -> list[str]:
-    """Remove `OUT.openwit-tmp-*` folders of earlier killed runs (local outputs); their paths."""
-    if not is_local(out):
-        return []  # object stores: a killed run's prefix stays until removed by hand
-    stale = sorted(glob.glob(glob.escape(out.rstrip("/") + TMP_MARK) + "-*"))
+    """Remove `OUT.openwit-tmp-*` folders of earlier killed runs; their paths."""
+    prefix = out.rstrip("/") + TMP_MARK + "-"
+    if is_local(out):
+        parent = os.path.dirname(prefix) or "."
+        name = os.path.basename(prefix)
+        stale = sorted(
+            os.path.join(os.path.dirname(prefix), n)
+            for n in storage.listdir(parent)
+            if n.startswith(name)
+        )
+    else:
+        try:
+            files = storage.glob(prefix.replace("[", "[[]") + "*/**")
+        except Exception as e:  # noqa: BLE001 - best effort: an unlistable store keeps them
+            log.warning("could not list %s* for leftovers of killed runs: %s", prefix, e)
+            return []
+        stale = sorted({prefix + f[len(prefix) :].split("/", 1)[0] for f in files})
     for path in stale:
-        shutil.rmtree(path, ignore_errors=True)
+        storage.delete_tree(path)
     return stale
 
 
 def prepare(tmp: str, subdirs: tuple[str, ...]) -> None:
-    if is_local(tmp):
-        for sub in subdirs:
-            os.makedirs(os.path.join(tmp, sub), exist_ok=True)
+    for sub in subdirs:
+        storage.makedirs(storage.join(tmp, sub))
 
 
 def discard(tmp: str) -> None:
-    if is_local(tmp):
-        shutil.rmtree(tmp, ignore_errors=True)
-    elif FileSystems.exists(tmp):
-        FileSystems.delete([tmp])
+    storage.delete_tree(tmp)
 
 
 def move_into_place(tmp: str, out: str) -> None:
@@ -59,14 +74,13 @@ def move_into_place(tmp: str, out: str) -> None:
             os.replace(out, old)
         os.replace(tmp, out)
         if old:
-            shutil.rmtree(old, ignore_errors=True)
+            storage.delete_tree(old)
         return
-    # object stores have no folder rename: replace the prefix file by file
-    if FileSystems.exists(out):
-        FileSystems.delete([out])
-    files = [
-        m.path for r in FileSystems.match([FileSystems.join(tmp, "**")]) for m in r.metadata_list
-    ]
-    dest = [out.rstrip("/") + p[len(tmp.rstrip("/")) :] for p in files]
-    FileSystems.copy(files, dest)
-    FileSystems.delete([tmp])
+    out, tmp = out.rstrip("/"), tmp.rstrip("/")
+    storage.delete([storage.join(out, RUN_FILE)])  # the marker first: `out` is now incomplete
+    storage.delete_tree(out)
+    files = storage.glob(storage.join(tmp, "**"))
+    marker = storage.join(tmp, RUN_FILE)
+    for src in [f for f in files if f != marker] + [f for f in files if f == marker]:
+        storage.copy(src, out + src[len(tmp) :])
+    storage.delete_tree(tmp)

@@ -25,7 +25,6 @@ spill of the matched pairs (+ counts, draws); balance + the manifest writer; the
 from __future__ import annotations
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from pipeline.curate.balance import BalancePairs
 from pipeline.curate.dedup import DedupPairs
@@ -36,6 +35,7 @@ from pipeline.curate.lists import is_folder
 from pipeline.curate.match import MatchQueries
 from pipeline.curate.read import ReadCandidates
 from pipeline.curate.write import CommitParts, WriteJson, WriteParts, WriteRows
+from runtime import storage
 from runtime.engines import finish, to_list
 from schemas.layout import MANIFEST_DIR, REJECTS_DIR
 from schemas.records import ManifestRow, RejectRow
@@ -82,11 +82,11 @@ def build(
     )
 
     manifest = rows | "Manifest" >> WriteRows(
-        FileSystems.join(folder, MANIFEST_DIR), ManifestRow, manifest_key
+        storage.join(folder, MANIFEST_DIR), ManifestRow, manifest_key
     )
     # each stage writes its own rejects (the writer fuses into the stage: a Flatten of all
     # rejects first would send every reject through the runner once more); one commit names them
-    rejects_dir = FileSystems.join(folder, REJECTS_DIR)
+    rejects_dir = storage.join(folder, REJECTS_DIR)
     written = [
         rejects | f"Rejects{name}" >> WriteParts(rejects_dir, RejectRow, reject_key)
         for name, rejects in (
@@ -104,6 +104,6 @@ def build(
         | "AllStats" >> beam.Flatten()
         | "SumStats" >> beam.CombinePerKey(sum)
         | "StatsList" >> to_list()
-        | "WriteStats" >> WriteJson(FileSystems.join(folder, AUX_DIR, AUX_STATS))
+        | "WriteStats" >> WriteJson(storage.join(folder, AUX_DIR, AUX_STATS))
     )
     finish([manifest, committed, stats])  # engines that compute only the last transform

@@ -1,6 +1,6 @@
 """`--queries`: one list, or a folder of per-language lists (`XX.parquet`, worldwide curation).
 
-`QuerySource.open(path, languages)` reads either through Beam's FileSystems (local, gs://,
+`QuerySource.open(path, languages)` reads either through `runtime.storage` (local, gs://,
 s3://). A folder holds one list per language named by its code (`queries.lists`); `--languages
 all` takes every list in it, a list of codes takes those (each needs its file: else a
 ValueError naming the missing ones). With one list, `--languages all` keeps texts of any
@@ -13,18 +13,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from apache_beam.io.filesystems import FileSystems
-
 from pipeline.curate.worldwide import qualify
 from queries import loads
 from queries.lists import is_list_file, language_of_file, parse_lists
+from runtime import storage
 
 ALL = "all"
 
 
 def read_bytes(path: str) -> bytes:
-    with FileSystems.open(path) as f:
-        return f.read()
+    return storage.read_bytes(path)
 
 
 def is_folder(path: str) -> bool:
@@ -37,8 +35,7 @@ def is_folder(path: str) -> bool:
 
 
 def list_files(folder: str) -> list[str]:
-    pattern = FileSystems.join(folder.rstrip("/"), "*")
-    found = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+    found = storage.glob(storage.join(folder.rstrip("/"), "*"))
     return sorted(p for p in found if is_list_file(p))
 
 

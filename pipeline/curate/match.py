@@ -5,7 +5,7 @@
 with dedup's pick before it and the balance step's spill writer after it: the pairs stay in
 the worker).
 Rejects (batches; stage `match`, tagged `rejects`): `no_match`. The query list is read through
-Beam's FileSystems (local, gs://, ...) and the
+`runtime.storage` (local, s3://, gs://) and the
 matcher built once per worker process (`Shared`), never pickled with the DoFn. A folder of
 per-language lists (`lists.QuerySource`) is matched as their union (`queries.lists.UnionMatcher`):
 `queries` then holds every language's matches, qualified (`"de:hund"`); the language stage keeps

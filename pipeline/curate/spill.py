@@ -30,25 +30,25 @@ import uuid
 from array import array
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from pipeline.curate.counting import BATCH, in_window
 from pipeline.curate.elements import pack, unpack
+from runtime import storage
 
 SPILL_DIR = "_spill"
 SPILL_ROWS = 20_000  # elements a SpillFn buffers before writing a file: bounds its memory
 
 
 def spill_folder(folder: str, kind: str) -> str:
-    return FileSystems.join(folder, SPILL_DIR, kind)
+    return storage.join(folder, SPILL_DIR, kind)
 
 
 def write_segments(folder: str, groups) -> list[tuple]:
     """Write each (key, list) of `groups` as one segment of a new file in `folder`; returns
     `(key, (path, offset, length))` per segment, in the order given."""
-    path = FileSystems.join(folder, f"{uuid.uuid4().hex}.pkl")
+    path = storage.join(folder, f"{uuid.uuid4().hex}.pkl")
     out, offset = [], 0
-    with FileSystems.create(path) as f:
+    with storage.atomic_writer(path) as f:
         for key, values in groups:
             data = pack(values)
             f.write(data)
@@ -62,9 +62,9 @@ def write_indexed(folder: str, lists: list[list]) -> tuple[str, bytes]:
     `folder`; returns `(path, offsets)`, `offsets` the packed uint64 start of each segment
     plus the end (8 bytes per bucket: a compact index, where one ref per segment would cost
     a Python object per bucket per file in the runner)."""
-    path = FileSystems.join(folder, f"{uuid.uuid4().hex}.pkl")
+    path = storage.join(folder, f"{uuid.uuid4().hex}.pkl")
     offsets = array("Q", [0])
-    with FileSystems.create(path) as f:
+    with storage.atomic_writer(path) as f:
         for values in lists:
             if values:
                 data = pack(values)
@@ -85,7 +85,7 @@ def read_indexed(path: str, offsets: bytes, i: int) -> list:
 def read_segment(ref: tuple) -> list:
     """The list a `(path, offset, length)` reference names."""
     path, offset, length = ref
-    with FileSystems.open(path) as f:
+    with storage.open_read(path) as f:
         f.seek(offset)
         data = f.read(length)
     if len(data) != length:

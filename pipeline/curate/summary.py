@@ -14,9 +14,9 @@ import json
 from importlib import metadata
 
 import numpy as np
-from apache_beam.io.filesystems import FileSystems
 
 from pipeline.curate.write import write_table
+from runtime import storage
 from schemas.layout import QUERY_COUNTS_FILE, RUN_FILE, STATS_FILE
 from schemas.records import QueryCount
 from schemas.version import SCHEMA_VERSION
@@ -37,13 +37,11 @@ QUANTILES = (0.5, 0.9, 0.99, 0.999)
 
 
 def read_json(path: str):
-    with FileSystems.open(path) as f:
-        return json.loads(f.read())
+    return storage.read_json(path)
 
 
 def write_json(path: str, value) -> None:
-    with FileSystems.create(path) as f:
-        f.write((json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    storage.write_text(path, json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def distribution(per_entry: dict[str, int], entries: int, t: int) -> dict:
@@ -139,7 +137,7 @@ def run_info(opts, beam_args, inputs, files_read, queries_sha256: str, entries: 
         },
         "seed": opts.seed,
         "flags": opts.flags(),
-        "beam_args": list(beam_args),
+        "beam_args": storage.public_args(beam_args),
         "versions": versions(),
     }
 
@@ -156,7 +154,7 @@ def write_summary(
 ) -> dict:
     """Write the three driver-side files into `folder`; returns the stats dict. `lists`: the
     per-language lists of worldwide curation (`world_summary`), else None."""
-    aux = split_counts(read_json(FileSystems.join(aux_dir, "stats.json")))
+    aux = split_counts(read_json(storage.join(aux_dir, "stats.json")))
     result = stats(aux, opts, len(entries))
     if lists is not None:
         from pipeline.curate.world_summary import summarize
@@ -164,10 +162,10 @@ def write_summary(
         result["worldwide"], counts = summarize(folder, aux, lists, opts.max_per_query)
     else:
         counts = query_counts(entries, aux["match"], aux["kept"])
-    write_json(FileSystems.join(folder, STATS_FILE), result)
-    write_table(FileSystems.join(folder, QUERY_COUNTS_FILE), QueryCount, counts)
-    write_json(
-        FileSystems.join(folder, RUN_FILE),
+    write_json(storage.join(folder, STATS_FILE), result)
+    write_table(storage.join(folder, QUERY_COUNTS_FILE), QueryCount, counts)
+    write_json(  # last: run.json marks the folder complete
+        storage.join(folder, RUN_FILE),
         run_info(opts, beam_args, inputs, aux["files"], queries_sha256, len(entries)),
     )
     return result

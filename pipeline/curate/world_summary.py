@@ -11,11 +11,10 @@ balancing on the manifest's plain `queries` counts).
 
 from __future__ import annotations
 
-from apache_beam.io.filesystems import FileSystems
-
 from pipeline.curate.summary import distribution
 from pipeline.curate.worldwide import REFERENCE, by_language, language_thresholds
 from pipeline.curate.write import write_table
+from runtime import storage
 from schemas.records import QueryCount
 
 COUNTS_DIR = "queries_counts"
@@ -68,7 +67,7 @@ def summarize(folder: str, aux: dict, lists: dict[str, list[str]], t: int) -> tu
     """Write `folder/queries_counts/XX.parquet`; (the `worldwide` section, the root rows)."""
     per_language = language_rows(aux["match"], aux["kept"], lists)
     for lang, rows in per_language.items():
-        write_table(FileSystems.join(folder, COUNTS_DIR, f"{lang}.parquet"), QueryCount, rows)
+        write_table(storage.join(folder, COUNTS_DIR, f"{lang}.parquet"), QueryCount, rows)
     return worldwide_stats(aux["match"], aux["kept"], lists, t), plain_rows(per_language)
 
 

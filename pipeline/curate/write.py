@@ -22,10 +22,10 @@ import uuid
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from runtime import storage
 from runtime.engines import pardo, to_list
 from schemas.arrow import schema_with_metadata
 from schemas.layout import tmp_name
@@ -41,7 +41,7 @@ def write_table(path: str, cls: type, rows: list[tuple]) -> None:
     table = pa.Table.from_arrays(
         [pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema
     )
-    with FileSystems.create(path) as f:
+    with storage.atomic_writer(path) as f:
         pq.write_table(table, f)
 
 
@@ -71,9 +71,7 @@ class _WriteBundleFn(beam.DoFn):
         digest = hashlib.blake2b(
             repr([self.sort_key(r) for r in rows]).encode("utf-8", "surrogatepass"), digest_size=16
         ).hexdigest()
-        path = FileSystems.join(
-            self.folder, TMP, tmp_name(f"{digest}.parquet", uuid.uuid4().hex[:8])
-        )
+        path = storage.join(self.folder, TMP, tmp_name(f"{digest}.parquet", uuid.uuid4().hex[:8]))
         write_table(path, self.cls, rows)
         return digest, path
 
@@ -81,14 +79,12 @@ class _WriteBundleFn(beam.DoFn):
 def _commit(folder: str, cls: type):
     def commit(written: list[tuple[str, str]]) -> int:
         written = sorted(written)
-        finals = [FileSystems.join(folder, f"part-{i:05d}.parquet") for i in range(len(written))]
-        if written:
-            FileSystems.rename([p for _, p in written], finals)
-        else:
-            write_table(FileSystems.join(folder, "part-00000.parquet"), cls, [])
-        tmp = FileSystems.join(folder, TMP)
-        if FileSystems.exists(tmp):
-            FileSystems.delete([tmp])  # files of bundle attempts that did not commit
+        finals = [storage.join(folder, f"part-{i:05d}.parquet") for i in range(len(written))]
+        for (_, src), dst in zip(written, finals):
+            storage.rename(src, dst)
+        if not written:
+            write_table(storage.join(folder, "part-00000.parquet"), cls, [])
+        storage.delete_tree(storage.join(folder, TMP))  # files of attempts that did not commit
         return len(finals)
 
     return commit
@@ -150,7 +146,6 @@ class WriteJson(beam.PTransform):
         path = self.path
 
         def write(value):
-            with FileSystems.create(path) as f:
-                f.write(json.dumps(value, sort_keys=True).encode())
+            storage.write_text(path, json.dumps(value, sort_keys=True))
 
         return one | "Write" >> beam.Map(write)

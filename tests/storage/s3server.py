@@ -88,6 +88,29 @@ class S3Server:
         )
         return sorted(o["Key"] for page in pages for o in page.get("Contents", ()))
 
+    def put_tree(self, local: str, bucket: str, prefix: str) -> str:
+        """Upload every file under `local` to `s3://bucket/prefix/...`; that URL."""
+        client = self.client()
+        for d, _, names in os.walk(local):
+            for n in names:
+                path = os.path.join(d, n)
+                key = f"{prefix}/{os.path.relpath(path, local)}"
+                client.upload_file(path, bucket, key)
+        return f"s3://{bucket}/{prefix}"
+
+    def put_file(self, local: str, bucket: str, key: str) -> str:
+        self.client().upload_file(local, bucket, key)
+        return f"s3://{bucket}/{key}"
+
+    def get_tree(self, bucket: str, prefix: str, local: str) -> str:
+        """Download every object under `prefix/` into `local` (same relative paths); `local`."""
+        client = self.client()
+        for key in self.keys(bucket, prefix.rstrip("/") + "/"):
+            path = os.path.join(local, key[len(prefix.rstrip("/")) + 1 :])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            client.download_file(bucket, key, path)
+        return local
+
 
 def _serve() -> None:
     import logging

@@ -22,12 +22,11 @@ import logging
 import time
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from pipeline.curate.counting import BATCH, CountingFn, apply_stage
 from pipeline.curate.elements import FILE, PAIR
 from pipeline.curate.read.files import BadFileError, detect_format, read_file
-from runtime import progress
+from runtime import progress, storage
 
 __all__ = ["BadFileError", "ReadCandidates", "ReadFileFn", "detect_format", "expand_inputs"]
 log = logging.getLogger("pipeline.curate")
@@ -39,11 +38,10 @@ def expand_inputs(specs: list[str] | tuple[str, ...]) -> list[tuple[str, int]]:
     names nothing."""
     found: dict[str, int] = {}
     for spec in specs:
-        result = FileSystems.match([spec])[0]
-        if not result.metadata_list:
+        matched = storage.glob_sized(spec)
+        if not matched:
             raise ValueError(f"--input {spec!r} matches no file")
-        for m in result.metadata_list:
-            found[m.path] = m.size_in_bytes
+        found.update(matched)
     return sorted(found.items())
 
 
