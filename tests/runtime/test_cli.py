@@ -134,3 +134,12 @@ def test_unknown_subcommand_and_help(capsys):
     assert queries_main(["nope"]) == 2 and "unknown subcommand" in capsys.readouterr().err
     assert trainer_main(["--help"]) == 0
     assert "tokenizer" in capsys.readouterr().out
+
+
+def test_dask_runner_short_name_and_no_local_defaults():
+    from runtime.beam import RUNNER_PATHS, is_local, local_defaults
+
+    for argv in (["--runner", "DaskRunner"], ["--runner=DaskRunner"]):
+        args = local_defaults([*argv, "--dask_client_address", "tcp://127.0.0.1:1"])
+        assert RUNNER_PATHS["DaskRunner"] in " ".join(args)
+        assert not any(a.startswith("--direct_") for a in args) and not is_local(args)

@@ -97,3 +97,22 @@ def test_a_small_curate_is_quiet_and_shows_progress_off_a_terminal(small_crawl, 
     assert len(others) <= 15, "\n".join(others)
     assert ticks and "files 2/2" in ticks[-1], "\n".join(lines)
     assert others[-1].startswith("curate: ") and " kept, " in others[-1]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_bar_on_a_terminal(tmp_path):
+    stream = _Terminal()
+    calls = []
+
+    def describe(elapsed):
+        calls.append(elapsed)
+        return progress.Status("3 of 4 shards", done=3, total=4)
+
+    with progress.watching("download", describe, interval=60, stream=stream):
+        time.sleep(1.5)  # the bar refreshes every second, whatever the line interval
+    assert calls and "download" in stream.getvalue() and "3/4" in stream.getvalue()
+    assert "3 of 4 shards" in stream.getvalue()
