@@ -11,6 +11,7 @@ for a folder, every language's entries qualified (`worldwide.qualify`), in langu
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 
 from pipeline.curate.worldwide import qualify
@@ -28,8 +29,6 @@ def read_bytes(path: str) -> bytes:
 def is_folder(path: str) -> bool:
     """A folder of lists: a local directory, or an object-store prefix ending in `/`."""
     if "://" not in path:
-        import os
-
         return os.path.isdir(path)
     return path.endswith("/")
 
