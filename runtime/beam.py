@@ -83,11 +83,14 @@ def pipeline_options(beam_args: list[str]) -> PipelineOptions:
     return PipelineOptions(local_defaults(beam_args), save_main_session=False)
 
 
-def _optional_prefixes() -> tuple[str, ...]:
-    """Import Beam's optional option modules (registering their options classes); the flag
+def _optional_prefixes(args: list[str]) -> tuple[str, ...]:
+    """Import the optional option modules whose flags appear in `args` (registering their
+    options classes; the Dask runner's import costs ~0.5 s, so only when asked); the flag
     prefixes of those that cannot be imported."""
     missing = []
     for module, prefix in OPTIONAL_PREFIXES.items():
+        if not any(a.startswith(prefix) for a in args):
+            continue
         try:
             __import__(module)
         except ImportError:
@@ -115,7 +118,7 @@ def _beam_parser() -> argparse.ArgumentParser:
 def unknown_flags(beam_args: list[str]) -> list[str]:
     """The arguments of `beam_args` that are not Beam pipeline options (flags by name, or
     stray values), in order; [] when Beam knows them all."""
-    optional = _optional_prefixes()
+    optional = _optional_prefixes(beam_args)
     _, rest = _beam_parser().parse_known_args(beam_args)
     unknown, skip_value = [], False
     for a in rest:
