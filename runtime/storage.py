@@ -24,16 +24,13 @@ raises `StorageError` naming the object (`StorageNotFound` for a missing one).
 
 from __future__ import annotations
 
+import glob as _glob
 import json
 import os
 import shutil
 import tempfile
 import threading
 import uuid
-
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, S3Options
 
 from runtime.retry import StorageError, StorageNotFound, call
 from schemas.layout import is_tmp_name, tmp_name
@@ -43,7 +40,6 @@ __all__ = ["StorageError", "StorageNotFound"]
 ARGS_ENV = "OPENWIT_STORAGE_ARGS"
 STORAGE_FLAG_PREFIXES = ("--s3_", "--gcs_", "--project", "--impersonate_service_account")
 SPOOL_BYTES = 32 << 20  # object-store writes stay in memory up to this, then spill to disk
-_RAW = CompressionTypes.UNCOMPRESSED
 _state = {"configured": False}
 
 
@@ -80,19 +76,37 @@ def public_args(beam_args: list[str]) -> list[str]:
 
 def configure(beam_args: list[str]) -> None:
     """Set up every filesystem from the command's Beam flags (before any storage call)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
     args = storage_args(list(beam_args))
     os.environ[ARGS_ENV] = json.dumps(args)
-    FileSystems.set_options(PipelineOptions(args))
+    _fs().set_options(PipelineOptions(args))
     _share_s3_clients()
     _state["configured"] = True
+
+
+def _fs():
+    """Beam's `FileSystems`, imported on first use (local paths never need Beam: a build of the
+    query list without a dump starts without it)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
+def _raw():
+    from apache_beam.io.filesystem import CompressionTypes
+
+    return CompressionTypes.UNCOMPRESSED
 
 
 def _ensure() -> None:
     if _state["configured"]:
         return
+    from apache_beam.options.pipeline_options import PipelineOptions
+
     env = os.environ.get(ARGS_ENV)
-    if env is not None or FileSystems._pipeline_options is None:
-        FileSystems.set_options(PipelineOptions(json.loads(env or "[]")))
+    if env is not None or _fs()._pipeline_options is None:
+        _fs().set_options(PipelineOptions(json.loads(env or "[]")))
     _share_s3_clients()
     _state["configured"] = True
 
@@ -101,6 +115,8 @@ def _share_s3_clients() -> None:
     """Beam builds a new boto3 client (a new session, its service model parsed again: ~0.2 s of
     CPU) for every S3 call; share one per configuration and process instead (boto3 clients are
     thread-safe; the per-call wrapper keeps its own read-stream state)."""
+    from apache_beam.options.pipeline_options import PipelineOptions, S3Options
+
     try:
         from apache_beam.io.aws.clients.s3 import boto3_client
     except ImportError:  # no [aws] extra: no s3://
@@ -161,7 +177,7 @@ def exists(path: str) -> bool:
     """Whether a file (object) exists at `path`; for local paths also a folder."""
     if not is_remote(path):
         return os.path.exists(path)
-    return _remote("exists", path, lambda: FileSystems.exists(path))
+    return _remote("exists", path, lambda: _fs().exists(path))
 
 
 def isdir(path: str) -> bool:
@@ -175,19 +191,28 @@ def glob_sized(pattern: str) -> list[tuple[str, int]]:
     """(path, size) of every file `pattern` matches (`*`, `?`, `[..]`, `**`), sorted by path.
 
     A pattern without wildcards matches the file itself; nothing matched gives []."""
+    if not is_remote(pattern):
+        return _local_glob(pattern)
     _ensure()
 
     def match():
         try:
-            result = FileSystems.match([pattern])[0]
+            result = _fs().match([pattern])[0]
         except Exception as e:  # Beam raises on no match for some filesystems
             if "No files found" in str(e) or isinstance(e, FileNotFoundError):
                 return []
             raise
         return [(m.path, m.size_in_bytes) for m in result.metadata_list]
 
-    found = call("list", pattern, match) if is_remote(pattern) else match()
-    return sorted((p, s) for p, s in found if not is_remote(p) or not p.endswith("/"))
+    return sorted((p, s) for p, s in call("list", pattern, match) if not p.endswith("/"))
+
+
+def _local_glob(pattern: str) -> list[tuple[str, int]]:
+    """Local files `pattern` names (`**` crosses folders, as in Beam's match)."""
+    if not _glob.has_magic(pattern):
+        return [(pattern, os.path.getsize(pattern))] if os.path.exists(pattern) else []
+    found = (p for p in _glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    return sorted((p, os.path.getsize(p)) for p in found)
 
 
 def glob(pattern: str) -> list[str]:
@@ -204,14 +229,14 @@ def listdir(folder: str) -> list[str]:
 def size(path: str) -> int:
     if not is_remote(path):
         return os.path.getsize(path)
-    return _remote("size", path, lambda: FileSystems.get_filesystem(path).size(path))
+    return _remote("size", path, lambda: _fs().get_filesystem(path).size(path))
 
 
 def open_read(path: str):
     """A binary, seekable read stream of the bytes stored at `path` (no decompression)."""
     if not is_remote(path):
         return open(path, "rb")
-    return _remote("open", path, lambda: FileSystems.open(path, compression_type=_RAW))
+    return _remote("open", path, lambda: _fs().open(path, compression_type=_raw()))
 
 
 def read_bytes(path: str) -> bytes:
@@ -220,7 +245,7 @@ def read_bytes(path: str) -> bytes:
             return f.read()
 
     def read():
-        with FileSystems.open(path, compression_type=_RAW) as f:
+        with _fs().open(path, compression_type=_raw()) as f:
             return f.read()
 
     return _remote("read", path, read)
@@ -263,7 +288,7 @@ class AtomicFile:
 
     def _upload(self) -> None:
         self.file.seek(0)
-        writer = FileSystems.create(self.path, compression_type=_RAW)
+        writer = _fs().create(self.path, compression_type=_raw())
         try:
             shutil.copyfileobj(self.file, writer, 8 << 20)
         except BaseException:
@@ -322,11 +347,11 @@ def rename(src: str, dst: str) -> None:
     if not is_remote(src):
         os.replace(src, dst)
         return
-    _remote("rename", src, lambda: FileSystems.rename([src], [dst]))
+    _remote("rename", src, lambda: _fs().rename([src], [dst]))
 
 
 def copy(src: str, dst: str) -> None:
-    _remote("copy", src, lambda: FileSystems.copy([src], [dst]))
+    _remote("copy", src, lambda: _fs().copy([src], [dst]))
 
 
 def delete(paths: list[str]) -> None:
@@ -336,7 +361,7 @@ def delete(paths: list[str]) -> None:
             if os.path.exists(path):
                 os.remove(path)
         elif exists(path):
-            _remote("delete", path, lambda p=path: FileSystems.delete([p]))
+            _remote("delete", path, lambda p=path: _fs().delete([p]))
 
 
 def delete_tree(folder: str) -> None:
@@ -346,7 +371,7 @@ def delete_tree(folder: str) -> None:
         return
     files = glob(join(folder, "**"))
     if files:
-        _remote("delete", folder, lambda: FileSystems.delete(files))
+        _remote("delete", folder, lambda: _fs().delete(files))
 
 
 def clean_tmp(folder: str) -> list[str]:

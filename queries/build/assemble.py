@@ -17,10 +17,7 @@ worker counts.
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-from schemas.arrow import write_parquet
+from schemas.arrow import parquet_bytes
 from schemas.records import QueryEntry
 from schemas.vocab import QuerySource
 
@@ -52,16 +49,7 @@ def breakdown(rows: list[QueryEntry]) -> dict[str, int]:
 
 
 def write(path: str, rows: list[QueryEntry]) -> None:
-    """Write rows atomically to a local path or any Beam filesystem (gs://, s3://)."""
-    if "://" not in path:
-        parent = os.path.dirname(os.path.abspath(path))
-        os.makedirs(parent, exist_ok=True)
-        write_parquet(path, QueryEntry, rows)
-        return
-    from apache_beam.io.filesystems import FileSystems  # only for gs://, s3://, ...
+    """Write rows atomically to a local path or s3://, gs:// (`runtime.storage`)."""
+    from runtime import storage  # deferred (imports Beam): start-up of the embedded build
 
-    with tempfile.TemporaryDirectory() as tmp:
-        local = os.path.join(tmp, "queries.parquet")
-        write_parquet(local, QueryEntry, rows)
-        with open(local, "rb") as src, FileSystems.create(path) as dst:
-            dst.write(src.read())
+    storage.write_bytes(path, parquet_bytes(QueryEntry, rows))

@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from queries.build.bigram import ScoreBigrams
 from queries.build.config import Thresholds
@@ -39,6 +38,7 @@ from queries.build.tokens import word_runs
 from queries.build.unigram import FrequentUnigrams
 from queries.build.wikitext import strip_markup
 from queries.segment import segmenter
+from runtime import storage
 from runtime.engines import finish, with_outputs
 
 # Emit partial counts once a worker holds this many distinct keys (bounds its memory;
@@ -155,11 +155,9 @@ def read_results(work_dir: str) -> Counts:
     """The JSON lines `build_pipeline` wrote under `work_dir`, as `Counts`."""
     counts = Counts()
     for name in OUTPUTS:
-        pattern = FileSystems.join(work_dir, name) + "*.jsonl"
-        for metadata in FileSystems.match([pattern])[0].metadata_list:
-            with FileSystems.open(metadata.path, compression_type="uncompressed") as f:
-                for line in f:
-                    _collect(counts, name, json.loads(line))
+        for path in storage.glob(storage.join(work_dir, name) + "*.jsonl"):
+            for line in storage.read_bytes(path).splitlines():
+                _collect(counts, name, json.loads(line))
     counts.errors.sort()
     return counts
 

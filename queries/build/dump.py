@@ -28,9 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from apache_beam.io.filesystems import FileSystems
-
 from queries.build.errors import QueryBuildError
+from runtime import storage
 
 _REDIRECT_TEXT = re.compile(r"\s*#redirect\b", re.I)
 
@@ -54,9 +53,9 @@ class DumpStats:
 
 
 def open_maybe_compressed(path: str) -> BinaryIO:
-    """`path` (local or any Beam filesystem) opened for reading, decompressing bz2/gzip."""
+    """`path` (local, s3://, gs://: `runtime.storage`) opened to read, decompressing bz2/gzip."""
     try:
-        raw = FileSystems.open(path, compression_type="uncompressed")
+        raw = storage.open_read(path)
     except Exception as e:  # Beam raises BeamIOError, OSError, ... depending on filesystem
         raise QueryBuildError(f"{path}: cannot open: {e}") from e
     head = raw.read(3)

@@ -11,7 +11,6 @@ a dump or pageviews are counted: the embedded build never loads it.
 from __future__ import annotations
 
 import math
-import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -44,13 +43,13 @@ def expand_files(patterns: list[str], what: str) -> list[str]:
     """Files matching each pattern (local or Beam filesystem); an unmatched one is an error."""
     if not patterns:
         return []
-    from apache_beam.io.filesystems import FileSystems
+    from runtime import storage  # deferred (imports Beam): the embedded build never loads it
 
     files: set[str] = set()
     for pattern in patterns:
         try:
-            found = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-        except Exception as e:  # BeamIOError for a missing non-glob path
+            found = storage.glob(pattern)
+        except Exception as e:  # a store that cannot be listed
             raise QueryBuildError(f"{pattern}: {what} file not found ({e})") from e
         if not found:
             raise QueryBuildError(f"{pattern}: {what} file not found (nothing matches)")
@@ -67,6 +66,10 @@ def build(config: BuildConfig, beam_args: list[str] | None = None) -> BuildResul
     if config.embedded and (config.wikipedia_dump or config.pageviews):
         raise QueryBuildError("--embedded builds without a dump: drop --wikipedia-dump/--pageviews")
     language = _language(config.language)
+    if config.wikipedia_dump or config.pageviews or "://" in config.out:
+        from runtime import storage  # deferred (imports Beam): the embedded build never loads it
+
+        storage.configure(beam_args or [])  # --s3_* flags before the first listing
     dumps = expand_files(config.wikipedia_dump, "Wikipedia dump")
     views = expand_files(config.pageviews, "pageviews")
     # Princeton WordNet is English: other languages get a wordnet only when one is given
@@ -129,20 +132,17 @@ def _work_dir(beam_options) -> str:
 
     temp = beam_options.view_as(GoogleCloudOptions).temp_location
     if temp:
-        from apache_beam.io.filesystems import FileSystems
+        from runtime import storage
 
-        return FileSystems.join(temp, f"queries-build-{uuid.uuid4().hex}")
+        return storage.join(temp, f"queries-build-{uuid.uuid4().hex}")
     return tempfile.mkdtemp(prefix="queries-build-")
 
 
 def _remove(work_dir: str) -> None:
-    if "://" not in work_dir:
-        shutil.rmtree(work_dir, ignore_errors=True)
-        return
-    from apache_beam.io.filesystems import FileSystems
+    from runtime import storage
 
     try:
-        FileSystems.delete([work_dir])
+        storage.delete_tree(work_dir)
     except Exception:  # leftovers under temp_location are harmless; never mask the result
         pass
 
