@@ -17,11 +17,12 @@ def _restore():
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     yield
-    for h in root.handlers:
+    for h in list(root.handlers):
         if h not in handlers:
             root.removeHandler(h)
+        else:
+            h.removeFilter(logs._FILTER)
     root.setLevel(level)
-    logs.setup_logging("warning")
     for name in logs.LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET)
 
