@@ -20,6 +20,7 @@ each consumer would tag the records there and filter them per tag.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 
 import apache_beam as beam
@@ -40,6 +41,20 @@ def apply_stage(pcoll, label: str, fn: beam.DoFn, *side, main: str = "pairs") ->
     runner through tagged records and a filter per tag (`runtime.engines.with_outputs`)."""
     out = with_outputs(pcoll, label, fn, main, [REJECT, STATS], *side)
     return out[main], out[REJECT], out[STATS]
+
+
+GC_YOUNG = 50_000  # allocations between young collections (Python's default: 700)
+
+
+def settle_gc() -> None:
+    """Keep the cyclic garbage collector off the long-lived heap of a worker: what is loaded
+    by now (Beam's harness, the query matcher, the fastText model) is frozen out of every
+    collection, and young collections run every `GC_YOUNG` allocations. Curate's elements
+    (tuples, lists, strings) hold no cycles and are freed by reference counting; with the
+    defaults, collections scanning the worker's heap took ~27% of a curate's CPU (bench/RESULTS.md,
+    `curate wat`). Called from the setup of the stages that load the big objects."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG, 20, 20)
 
 
 class CountingFn(beam.DoFn):

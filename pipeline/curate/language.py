@@ -22,7 +22,7 @@ import os
 import apache_beam as beam
 from apache_beam.utils import shared
 
-from pipeline.curate.counting import CountingFn, apply_stage
+from pipeline.curate.counting import CountingFn, apply_stage, settle_gc
 from pipeline.curate.lists import ALL
 from pipeline.curate.worldwide import list_language, select
 from schemas.vocab import Reason
@@ -78,6 +78,7 @@ class LanguageFn(CountingFn):
     def setup(self):
         path = self.model_path or default_model_path()
         self.model = self._shared.acquire(lambda: _Model(path), tag=f"lid:{path}")
+        settle_gc()
 
     def decide(self, lang: str, prob: float, queries: tuple) -> tuple[tuple | None, Reason | None]:
         """(the matched entries kept, None) or (None, the reject reason) for a text whose top

@@ -17,7 +17,13 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.utils import shared
 
-from pipeline.curate.counting import BATCH, BufferingFn, apply_stage, outputs_in_window
+from pipeline.curate.counting import (
+    BATCH,
+    BufferingFn,
+    apply_stage,
+    outputs_in_window,
+    settle_gc,
+)
 from pipeline.curate.lists import QuerySource, read_bytes
 from pipeline.curate.worldwide import qualified_matches
 from queries.lists import UnionMatcher
@@ -59,6 +65,7 @@ class MatchFn(BufferingFn):
         tag = f"q:{self.queries_hash}:{','.join(langs)}"
         holder = self._shared.acquire(lambda: _Matcher(path, langs), tag=tag)
         self.match_batch = holder.match_batch
+        settle_gc()
 
     def start_bundle(self):
         super().start_bundle()

@@ -125,3 +125,19 @@ def test_match_calls_the_matcher_per_match_texts_and_sends_batches_of_batch(tmp_
     rejected = [v for tag, v in sent if tag == "reject"]
     assert sum(map(len, kept)) == 1733 and sum(map(len, rejected)) == 867
     assert max(map(len, kept + rejected)) <= 500
+
+
+def test_match_setup_settles_the_garbage_collector(tmp_path):
+    import gc
+
+    from pipeline.curate.counting import GC_YOUNG
+
+    q = tmp_path / "q.txt"
+    q.write_text("red\n")
+    before = gc.get_threshold()
+    try:
+        MatchFn(str(q), "h3").setup()
+        assert gc.get_threshold()[0] == GC_YOUNG and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
