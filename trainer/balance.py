@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.layout import pair_id
+from trainer import remote
 
 log = logging.getLogger(__name__)
 BALANCE_DIR = "balance"
@@ -60,11 +61,12 @@ def read_pool(tar_urls: list[str]) -> Pool:
     pool = Pool([], [], [], [])
     for url in tar_urls:
         path = shard_parquet_of(url)
-        if not os.path.exists(path):
+        if not remote.exists(path):
             raise ValueError(f"--balance-t: {path} is missing (the per-shard table of {url})")
-        names = pq.read_schema(path).names
+        table = pq.read_table(pa.BufferReader(remote.read_bytes(path)))
+        names = table.column_names
         cols = [c for c in ("key", "url", "caption", "status", "queries") if c in names]
-        for row in pq.read_table(path, columns=cols).to_pylist():
+        for row in table.select(cols).to_pylist():
             if row.get("status") != "success":
                 continue
             caption, link = row.get("caption"), row.get("url")

@@ -27,7 +27,6 @@ import tarfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import braceexpand
 import torch
@@ -36,11 +35,13 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from schemas.layout import SIZES_FILE
+from trainer import remote
 from trainer.config import DataConfig
 from trainer.tokenizer import CLIPTokenizer
 from trainer.transforms import image_transform
 
 log = logging.getLogger(__name__)
+remote.install()  # s3://, gs:// shards stream through fsspec (trainer/remote.py)
 IMAGE_EXTS = ("jpg", "jpeg", "png", "webp")
 
 
@@ -59,28 +60,28 @@ def expand_spec(spec: str) -> list[str]:
 
 def count_samples(urls: list[str]) -> int:
     """Samples in the shards: from `sizes.json` beside them where it lists the tar, else by
-    reading the tar's member names (no image is decoded)."""
-    sizes_cache: dict[Path, dict] = {}
+    reading the tar's member names (no image is decoded). Local paths or s3://, gs:// URLs."""
+    sizes_cache: dict[str, dict] = {}
     total = 0
     for url in urls:
-        path = Path(url)
-        if path.parent not in sizes_cache:
-            sizes_file = path.parent / SIZES_FILE
-            sizes_cache[path.parent] = (
-                json.loads(sizes_file.read_text()) if sizes_file.exists() else {}
+        folder, name = remote.parent(url), url.rstrip("/").rsplit("/", 1)[-1]
+        if folder not in sizes_cache:
+            sizes_file = f"{folder}/{SIZES_FILE}"
+            sizes_cache[folder] = (
+                json.loads(remote.read_bytes(sizes_file)) if remote.exists(sizes_file) else {}
             )
-        size = sizes_cache[path.parent].get(path.name)
-        total += int(size) if size is not None else _count_tar(path)
+        size = sizes_cache[folder].get(name)
+        total += int(size) if size is not None else _count_tar(url)
     return total
 
 
-def _count_tar(path: Path) -> int:
+def _count_tar(url: str) -> int:
     try:
-        with tarfile.open(path) as tar:
+        with remote.open_url(url) as f, tarfile.open(fileobj=f) as tar:
             keys = {m.name.split(".", 1)[0] for m in tar if m.name.rsplit(".", 1)[-1] in IMAGE_EXTS}
         return len(keys)
     except (OSError, tarfile.TarError) as err:
-        log.warning("cannot count %s: %s", path, err)
+        log.warning("cannot count %s: %s", url, err)
         return 0
 
 
