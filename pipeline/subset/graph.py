@@ -3,8 +3,9 @@
 `build(p, tars, keep, out, shard_size, seed, summary_path)` adds to pipeline `p`:
 1. `ScanTarFn`: source tar path -> (id, SampleRef) for each id of the keep list's kind
    (`key`, `pair_id`, `uid`, or all three for `any`); no image bytes;
-2. a CoGroupByKey with the keep ids -> the matched refs (one per sample, however many of its
-   ids were listed) and a count of keep ids that match no sample;
+2. the keep ids, read on a worker (`keep.read_ids`), in a CoGroupByKey with the refs -> the
+   matched refs (one per sample, however many of its ids were listed) and a count of keep ids
+   that match no sample;
 3. one list of the (small) matched refs -> ordered (source tar, position; or a keyed blake2b
    of the seed and the sample when `seed` is set) and cut into shards of `shard_size`;
 4. `WriteShardFn` per shard (`shards.write_subset_shard`); image bytes never cross a shuffle;
@@ -17,7 +18,7 @@ import hashlib
 
 import apache_beam as beam
 
-from pipeline.subset.keep import ID_KINDS
+from pipeline.subset.keep import ID_KINDS, read_ids
 from pipeline.subset.shards import SampleRef, scan_tar, write_subset_shard
 from runtime import storage
 from runtime.engines import finish, widen
@@ -71,18 +72,24 @@ class WriteShardFn(beam.DoFn):
         yield write_subset_shard(self.out, sid, refs, self.shard_size)
 
 
-def _summary(counts: list[tuple[str, int]], requested: int) -> dict:
-    out = {"requested": requested, "matched_ids": 0, "missing_ids": 0, "kept": 0}
+def _summary(counts: list[tuple[str, int]]) -> dict:
+    """`requested`: distinct ids in the keep list, each `matched_ids` or `missing_ids`."""
+    out = {"matched_ids": 0, "missing_ids": 0, "kept": 0}
     for name, n in counts:
         out[name] = out.get(name, 0) + n
-    return out
+    return {"requested": out["matched_ids"] + out["missing_ids"], **out}
 
 
 def build(p, tars: list[str], keep, out: str, shard_size: int, seed: int | None,
           summary_path: str) -> None:  # fmt: skip
     kinds = ID_KINDS if keep.kind == "any" else (keep.kind,)
     scanned = p | "Tars" >> beam.Create(tars) | "ScanTars" >> beam.ParDo(ScanTarFn(kinds))
-    wanted = p | "KeepIds" >> beam.Create(keep.ids) | "KeyIds" >> beam.Map(lambda i: (i, None))
+    wanted = (
+        p
+        | "KeepList" >> beam.Create([keep])
+        | "ReadKeepIds" >> beam.FlatMap(read_ids)
+        | "KeyIds" >> beam.Map(lambda i: (i, None))
+    )
     matched = (
         {"refs": widen(scanned, "SpreadRefs"), "keep": wanted}
         | "Join" >> beam.CoGroupByKey()
@@ -103,7 +110,7 @@ def build(p, tars: list[str], keep, out: str, shard_size: int, seed: int | None,
         )
         | "AllCounts" >> beam.Flatten()
         | "CountList" >> beam.combiners.ToList()
-        | "Summary" >> beam.Map(_summary, len(keep.ids))
+        | "Summary" >> beam.Map(_summary)
         | "WriteSummary" >> beam.Map(lambda s: storage.write_json(summary_path, s) or s)
     )
     finish([counts])

@@ -159,6 +159,7 @@ def test_bad_keep_file_is_refused(tmp_path):
     assert subset(tmp_path / "dc", tmp_path / "keep.csv", tmp_path / "o") == 2
     pq.write_table(pa.table({"id": ["a"]}), tmp_path / "k.parquet")
     assert subset(tmp_path / "dc", tmp_path / "k.parquet", tmp_path / "o") == 2
+    assert subset(tmp_path / "dc", tmp_path / "missing.txt", tmp_path / "o") == 2
 
 
 @pytest.mark.slow  # a moto server and an S3-backed Beam job: ~45 s on the shared machine
