@@ -74,7 +74,7 @@ def segmenter(code: str | None) -> Callable[[str], str] | None:
 @cache
 def _segment_fn(kind: str) -> Callable[[str], str]:
     if kind == "jieba":
-        import jieba
+        import jieba  # deferred, as the other segmenters: dictionaries load on first use only
 
         jieba.setLogLevel(logging.WARNING)  # it logs its dictionary loading at DEBUG to stderr
         from wordfreq.chinese import jieba_tokenize

@@ -157,7 +157,7 @@ def write_summary(
     aux = split_counts(read_json(storage.join(aux_dir, "stats.json")))
     result = stats(aux, opts, len(entries))
     if lists is not None:
-        from pipeline.curate.world_summary import summarize
+        from pipeline.curate.world_summary import summarize  # deferred: it imports this module
 
         result["worldwide"], counts = summarize(folder, aux, lists, opts.max_per_query)
     else:
