@@ -195,3 +195,33 @@ def test_train_num_samples_is_refused_with_balance_t(tmp_path, capsys):
     args = train_args("x.tar", tmp_path, "--balance-t", "5", "--train-num-samples", "64")
     assert main(args) == 2
     assert "refused with --balance-t" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_two_ranks_draw_what_one_process_draws(tmp_path):
+    """torchrun, 2 CPU ranks (gloo) with a data worker each, against one process without."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from trainer.synthetic import write_shards
+
+    write_shards(tmp_path / "pool", 4, 64, image_size=32, seed=3, with_table=True)
+    spec = f"{tmp_path / 'pool'}/{{00000..00003}}.tar"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    common = ["train", "--train-data", spec, "--model", "tiny", "--vocab-size", "400",
+              "--epochs", "2", "--balance-t", "25", "--warmup", "2", "--no-progress",
+              "--device", "cpu"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                "--master-addr", "127.0.0.1", "--master-port", str(port),
+                "-m", "trainer"]  # fmt: skip
+    two = [*common, "--output", str(tmp_path / "two"), "--batch-size", "16", "--workers", "1"]
+    one = [*common, "--output", str(tmp_path / "one"), "--batch-size", "32", "--workers", "0"]
+    subprocess.run([*torchrun, *two], env=env, check=True, timeout=300, capture_output=True)
+    subprocess.run([sys.executable, "-m", "trainer", *one], env=env, check=True, timeout=300,
+                   capture_output=True)  # fmt: skip
+    assert _draws(tmp_path / "two") == _draws(tmp_path / "one") and _draws(tmp_path / "one")
