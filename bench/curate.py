@@ -1,7 +1,7 @@
 """Benchmark: CPU per candidate and wall time of `pipeline curate` against a plain loop.
 
     .venv/bin/python bench/curate.py [--format wat|warc] [--pages 20000] [--files 8]
-        [--workers 2] [--reps 1] [--dir /tmp/bench-curate]
+        [--page-bytes 30000] [--workers 2] [--reps 1] [--dir /tmp/bench-curate]
 
 Generates a Common Crawl-shaped crawl (`synth.crawl --shape cc --wat`: the same pages as
 `.warc.gz` and `.warc.wat.gz`, cached in --dir), then in the same run, on the files of
@@ -11,11 +11,13 @@ Generates a Common Crawl-shaped crawl (`synth.crawl --shape cc --wat`: the same 
 - the frozen plain single-process loop (`bench/curate_loop.py`: the per-candidate work in the
   order curate had before issue 14, stdlib json, ftfy and language id on every candidate).
 Both must keep the same pairs (asserted). Prints one JSON line per side and the ratios per rep
-(sides alternate which runs first). `cpu_seconds`: user + system CPU of the whole process
-tree (the command, Beam's runner and every worker process: the finished children's rusage,
-cross-checked by sampling the tree with psutil every 0.1 s; the larger is reported), or of the
-loop's process; `cpu_us_per_candidate` = cpu_seconds / candidates read. Core-hours per billion
-candidates = cpu_us_per_candidate / 3.6.
+(sides alternate which runs first), first each side's CPU on a 5-page crawl (start-up and
+fixed costs: Beam's runner and workers, imports, matcher and model loads), so the marginal
+CPU per candidate (what a long job pays per candidate) is printed beside the whole one.
+`cpu_seconds`: user + system CPU of the whole process tree (the command, Beam's runner and
+every worker process: the finished children's rusage, cross-checked by sampling the tree with
+psutil every 0.1 s; the larger is reported), or of the loop's process; `cpu_us_per_candidate`
+= cpu_seconds / candidates read. Core-hours per billion candidates = cpu_us_per_candidate / 3.6.
 """
 
 from __future__ import annotations
@@ -99,9 +101,9 @@ def _result(name, secs, cpu, n, kept, **extra) -> dict:
     }
 
 
-def run_pipeline(a, files, qpath, entries) -> dict:
+def run_pipeline(a, files, qpath, entries, tag: str = "") -> dict:
     """The whole command in a subprocess (Beam start-up included)."""
-    out = os.path.join(a.dir, f"out-beam-{a.format}")
+    out = os.path.join(a.dir, f"out-beam-{a.format}{tag}")
     cmd = [sys.executable, "-m", "pipeline", "curate", "--input", *files]
     cmd += ["--queries", qpath, "--output", out, f"--direct_num_workers={a.workers}"]
     start, cpu0 = time.monotonic(), _child_cpu()
@@ -127,11 +129,29 @@ def run_pipeline(a, files, qpath, entries) -> dict:
     )
 
 
-def run_loop(a, files, qpath, entries) -> dict:
+def run_loop(a, files, qpath, entries, tag: str = "") -> dict:
     start, cpu0 = time.monotonic(), time.process_time()
-    loop = plain_loop(files, entries, os.path.join(a.dir, f"out-loop-{a.format}"), T, a.format)
+    out = os.path.join(a.dir, f"out-loop-{a.format}{tag}")
+    loop = plain_loop(files, entries, out, T, a.format)
     secs, cpu = time.monotonic() - start, time.process_time() - cpu0
     return _result("plain loop", secs, cpu, loop["read"], loop["kept"])
+
+
+def start_up(a, qpath, entries) -> dict:
+    """CPU seconds of each side on a 5-page crawl: start-up and the fixed costs (Beam's
+    runner and workers, imports, the matcher and model loads), paid once per job (per worker
+    process on a cluster), not per candidate."""
+    tiny = os.path.join(a.dir, "tiny")
+    if not os.path.isdir(tiny):
+        crawl.generate(tiny, 5, 1, 0, True, 0.0, a.page_bytes, "cc")
+    files = [
+        os.path.join(tiny, f) for f in sorted(os.listdir(tiny)) if f.endswith(SUFFIX[a.format])
+    ]
+    files = [f for f in files if a.format == "wat" or ".wat" not in f]
+    return {
+        r["side"]: r["cpu_seconds"]
+        for r in (run(a, files, qpath, entries, "-tiny") for run in (run_pipeline, run_loop))
+    }
 
 
 def crawl_files(a) -> list[str]:
@@ -147,7 +167,7 @@ def main() -> int:
     p.add_argument("--format", default="wat", choices=("wat", "warc"))
     p.add_argument("--pages", type=int, default=20000)
     p.add_argument("--files", type=int, default=8)
-    p.add_argument("--page-bytes", type=int, default=4000)
+    p.add_argument("--page-bytes", type=int, default=30000)  # WAT ~0.44x the WARC
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--dir", default="/tmp/bench-curate")
     p.add_argument("--reps", type=int, default=1)
@@ -158,6 +178,8 @@ def main() -> int:
     size = sum(os.path.getsize(f) for f in files)
     head = {"format": a.format, "files": len(files), "mb": round(size / 1e6, 1)}
     print(json.dumps({**head, "queries": len(entries), "cores": os.cpu_count()}), flush=True)
+    fixed = start_up(a, qpath, entries)
+    print(json.dumps({"start_up_cpu_seconds": fixed}), flush=True)
     for rep in range(a.reps):
         # alternate which side runs first: load from other jobs on the machine varies
         sides = [run_pipeline, run_loop] if rep % 2 == 0 else [run_loop, run_pipeline]
@@ -168,9 +190,16 @@ def main() -> int:
             print(json.dumps({"rep": rep, "format": a.format, **r}), flush=True)
         beam_r, loop_r = results["pipeline curate"], results["plain loop"]
         assert beam_r["candidates"] == loop_r["candidates"] and beam_r["kept"] == loop_r["kept"]
+        marginal = {side: results[side]["cpu_seconds"] - fixed[side] for side in fixed}
         ratios = {
             "cpu_per_candidate_pipeline_over_loop": round(
                 beam_r["cpu_seconds"] / loop_r["cpu_seconds"], 3
+            ),
+            "marginal_cpu_us_per_candidate": {
+                side: round(cpu / beam_r["candidates"] * 1e6, 1) for side, cpu in marginal.items()
+            },
+            "marginal_cpu_pipeline_over_loop": round(
+                marginal["pipeline curate"] / marginal["plain loop"], 3
             ),
             "wall_loop_over_pipeline": round(loop_r["seconds"] / beam_r["seconds"], 2),
         }
