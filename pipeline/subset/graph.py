@@ -6,20 +6,20 @@
 2. the keep ids, read on a worker (`keep.read_ids`), in a CoGroupByKey with the refs -> the
    matched refs (one per sample, however many of its ids were listed) and a count of keep ids
    that match no sample;
-3. one list of the (small) matched refs -> ordered (source tar, position; or a keyed blake2b
-   of the seed and the sample when `seed` is set) and cut into shards of `shard_size`;
+3. `order.AssignShards`: the (small) matched refs ordered (source tar, position; or a keyed
+   blake2b of the seed and the sample when `seed` is set) and cut into shards of
+   `shard_size`, group by group, never as one list;
 4. `WriteShardFn` per shard (`shards.write_subset_shard`); image bytes never cross a shuffle;
 5. the counts (`requested`, `matched_ids`, `missing_ids`, `kept`) as JSON at `summary_path`.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import apache_beam as beam
 
 from pipeline.subset.keep import ID_KINDS, read_ids
-from pipeline.subset.shards import SampleRef, scan_tar, write_subset_shard
+from pipeline.subset.order import AssignShards
+from pipeline.subset.shards import scan_tar, write_subset_shard
 from runtime import storage
 from runtime.engines import finish, widen
 
@@ -46,21 +46,6 @@ def _match(element):
     yield ("matched_ids", 1) if refs else ("missing_ids", 1)
     for ref in refs:
         yield "ref", ref
-
-
-def order_key(ref: SampleRef, seed: int | None) -> tuple:
-    if seed is None:
-        return (storage.basename(ref.src), ref.src, ref.index)
-    digest = hashlib.blake2b(f"{seed}\x00{ref.src}\x00{ref.key}".encode(), digest_size=8)
-    return (digest.hexdigest(), ref.src, ref.index)
-
-
-def plan_shards(refs: list[SampleRef], shard_size: int, seed: int | None):
-    """The distinct refs in output order, as (shard id, [refs]) of `shard_size` each."""
-    unique = {(r.src, r.key): r for r in refs}
-    ordered = sorted(unique.values(), key=lambda r: order_key(r, seed))
-    for sid, start in enumerate(range(0, len(ordered), shard_size)):
-        yield sid, ordered[start : start + shard_size]
 
 
 class WriteShardFn(beam.DoFn):
@@ -96,12 +81,7 @@ def build(p, tars: list[str], keep, out: str, shard_size: int, seed: int | None,
         | "Match" >> beam.FlatMap(_match)
     )
     refs = matched | "Refs" >> beam.FlatMap(lambda kv: [kv[1]] if kv[0] == "ref" else [])
-    plan = (
-        refs
-        | "AllRefs" >> beam.combiners.ToList()
-        | "Plan" >> beam.FlatMap(plan_shards, shard_size, seed)
-        | "SpreadShards" >> beam.Reshuffle()
-    )
+    plan = refs | "AssignShards" >> AssignShards(shard_size, seed)
     stats = plan | "WriteShards" >> beam.ParDo(WriteShardFn(out, shard_size))
     counts = (
         (

@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 
 from pipeline.main import main
-from pipeline.subset.graph import plan_shards
 from pipeline.subset.keep import load_keep, uids_from_array
+from pipeline.subset.order import plan_shards
 from pipeline.subset.shards import SampleRef
 from pipeline.verify import verify
 from synth.image_host import ImageHost
@@ -185,3 +185,20 @@ def test_subset_from_and_to_s3(tmp_path, s3):
         client.download_file(bucket, obj["Key"], str(dest))
     got = samples(local)
     assert sorted(m["uid"] for *_, m in got.values()) == sorted(m["uid"] for m in metas[1::2])
+
+
+@pytest.mark.parametrize("seed", [None, 11])
+def test_assign_shards_on_beam_equals_the_plan(seed):
+    """Group by group on Beam, the same shards as sorting one list (duplicates dropped)."""
+    import apache_beam as beam
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from pipeline.subset.order import AssignShards
+
+    refs = [SampleRef(f"/s/{i % 5:05d}.tar", i // 5, f"k{i:05d}", {}) for i in range(137)]
+    want = list(plan_shards(refs, 10, seed))
+    assert len(want) == 14
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        got = p | beam.Create(refs + refs[:20]) | AssignShards(10, seed)
+        assert_that(got, equal_to(want))
