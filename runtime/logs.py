@@ -57,8 +57,11 @@ def setup_logging(level: str = "warning") -> None:
     numeric = getattr(logging, level.upper())
     _state["level"] = level
     root = logging.getLogger()
-    if not any(getattr(h, "openwit", False) for h in root.handlers):
-        for old in [h for h in root.handlers if type(h) is logging.StreamHandler]:
+    plain = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    ours = [h for h in root.handlers if getattr(h, "openwit", False)]
+    # Someone else's handlers (a host application, pytest's capture): log through them.
+    if not ours and len(plain) == len(root.handlers):
+        for old in plain:
             root.removeHandler(old)  # basicConfig's, from a library's import-time warning
         handler = logging.StreamHandler(_CurrentStderr())
         handler.openwit = True

@@ -12,16 +12,24 @@ import pytest
 from runtime import logs
 
 
+def _bare_root() -> None:
+    """The root logger as in a command's own process: no handler yet (pytest installs capture
+    handlers for each test phase; the fixture puts the setup phase's back)."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+
+
 @pytest.fixture(autouse=True)
-def _restore():
+def _restore_root():
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     yield
     for h in list(root.handlers):
-        if h not in handlers:
-            root.removeHandler(h)
-        else:
-            h.removeFilter(logs._FILTER)
+        root.removeHandler(h)
+    for h in handlers:
+        h.removeFilter(logs._FILTER)
+        root.addHandler(h)
     root.setLevel(level)
     for name in logs.LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET)
@@ -37,6 +45,7 @@ def _emit(capsys) -> str:
 
 
 def test_library_chatter_only_at_debug(capsys):
+    _bare_root()
     logs.setup_logging("warning")
     err = _emit(capsys)
     assert "our warning" in err and "our info" not in err
@@ -50,6 +59,7 @@ def test_library_chatter_only_at_debug(capsys):
 
 
 def test_worker_processes_are_quiet_below_debug(capfd):
+    _bare_root()
     code = "import sys; sys.stderr.write('worker chatter\\n')"
     for level, shown in (("warning", False), ("debug", True)):
         logs.setup_logging(level)
