@@ -35,7 +35,7 @@ def split_argv(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str
     p = cli.parser("python -m pipeline run", "curate + download in one command", flags)
     dl, rest = p.parse_known_args(argv)
     curate_argv = [*rest, "--log-level", dl.log_level, "--output", _join(dl.output, CURATE_SUBDIR)]
-    _, beam_args = curate_options.parse(curate_argv)
+    _, beam_args = curate_options.parse(curate_argv, prog="python -m pipeline run")
     return dl, curate_argv, beam_args
 
 

@@ -91,18 +91,20 @@ class CurateOptions:
         return asdict(self)
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m pipeline curate") -> argparse.ArgumentParser:
     return cli.parser(
-        "python -m pipeline curate",
+        prog,
         "crawl or tables -> balanced, deduplicated manifest",
         cli.flags_of(CurateOptions),
         beam=True,
     )
 
 
-def parse(argv: list[str]) -> tuple[CurateOptions, list[str]]:
+def parse(
+    argv: list[str], prog: str = "python -m pipeline curate"
+) -> tuple[CurateOptions, list[str]]:
     """Our flags as `CurateOptions`, plus the Beam flags; exits 2 on any other flag."""
-    ns, beam_args = cli.parse(parser(), argv, beam=True)
+    ns, beam_args = cli.parse(parser(prog), argv, beam=True)
     return cli.from_args(CurateOptions, ns), beam_args
 
 
