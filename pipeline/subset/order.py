@@ -5,9 +5,9 @@ keyed blake2b of the seed, the source and the key. `plan_shards` states it on a 
 contract, used by tests); `AssignShards` computes the same on Beam: the refs are grouped by
 `group_of` (the source shard, or the first `BUCKET_HEX` hex digits of the hash, which the
 order begins with, so groups follow each other in the output order), each group is sorted on
-its own worker, the group sizes (one number a group) give each group's first position, and
-every ref goes to shard `position // shard_size`. A sample listed under several of its ids
-appears once.
+its own worker, the group sizes (one number a group) give each group's first position (joined
+back by group), and every ref goes to shard `position // shard_size`. A sample listed under
+several of its ids appears once.
 
 In: `SampleRef`s. Out: (shard id, [SampleRef in output order]), shards of `shard_size` but
 the last.
@@ -60,11 +60,12 @@ def _first_positions(sizes: list[tuple[tuple, int]]) -> dict:
     return out
 
 
-def _assign(element, shard_size: int, starts: dict):
-    group, refs = element
+def _assign(element, shard_size: int):
+    """(group, {"refs": [sorted refs], "start": [first position]}) -> (shard, (position, ref))."""
+    _, parts = element
+    (refs,), (start,) = list(parts["refs"]), list(parts["start"])
     for i, ref in enumerate(refs):
-        position = starts[group] + i
-        yield position // shard_size, (position, ref)
+        yield (start + i) // shard_size, (start + i, ref)
 
 
 def _in_order(element):
@@ -85,14 +86,18 @@ class AssignShards(beam.PTransform):
             | "Group" >> beam.GroupByKey()
             | "SortGroup" >> beam.Map(_sorted_group, seed)
         )
+        # each group's first position reaches it through a join, not a side input (Beam's
+        # Dask runner recomputes side inputs per partition)
         starts = (
             groups
             | "GroupSize" >> beam.Map(lambda g: (g[0], len(g[1])))
             | "Sizes" >> beam.combiners.ToList()
-            | "Starts" >> beam.Map(_first_positions)
+            | "Starts" >> beam.FlatMap(lambda sizes: _first_positions(sizes).items())
         )
-        assigned = groups | "Assign" >> beam.FlatMap(
-            _assign, self.shard_size, beam.pvalue.AsSingleton(starts)
+        assigned = (
+            {"refs": groups, "start": starts}
+            | "JoinStarts" >> beam.CoGroupByKey()
+            | "Assign" >> beam.FlatMap(_assign, self.shard_size)
         )
         return (
             widen(assigned, "SpreadShards")

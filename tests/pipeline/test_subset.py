@@ -202,3 +202,22 @@ def test_assign_shards_on_beam_equals_the_plan(seed):
     with beam.Pipeline(runner=FnApiRunner()) as p:
         got = p | beam.Create(refs + refs[:20]) | AssignShards(10, seed)
         assert_that(got, equal_to(want))
+
+
+@pytest.mark.slow  # two Beam jobs, one on a 2-worker cluster: ~35 s on the shared machine
+def test_subset_on_dask_equals_fnapi(tmp_path, dask_cluster):
+    """The same job on a real 2-worker Dask cluster writes byte-identical shards."""
+    metas = write_datacomp_like(tmp_path / "dc", n=30, per_shard=7)
+    (tmp_path / "keep.txt").write_text("".join(m["pair_id"] + "\n" for m in metas[::2]))
+    flags = ["--shard-size", "4", "--shuffle-seed", "1"]
+    assert subset(tmp_path / "dc", tmp_path / "keep.txt", tmp_path / "local", *flags) == 0
+    assert main(["subset", "--shards", str(tmp_path / "dc"), "--keep", str(tmp_path / "keep.txt"),
+                 "--output", str(tmp_path / "dask"), *flags, "--runner", "DaskRunner",
+                 "--dask_client_address", dask_cluster.address]) == 0  # fmt: skip
+    names = sorted(p.name for p in (tmp_path / "local" / "shards").glob("*.tar"))
+    assert len(names) == 4
+    assert names == sorted(p.name for p in (tmp_path / "dask" / "shards").glob("*.tar"))
+    for name in names:
+        local, dask = (tmp_path / d / "shards" / name for d in ("local", "dask"))
+        assert local.read_bytes() == dask.read_bytes(), name
+    assert verify(str(tmp_path / "dask"))[0] == []
