@@ -199,25 +199,30 @@ def _flag_value(args: list[str], name: str) -> str | None:
     return None
 
 
-def worker_threads(address: str, timeout_s: float = 30) -> int:
-    """Total worker threads of the dask.distributed cluster at `address`."""
+def worker_threads(address: str | None, scheduler_file: str | None = None,
+                   timeout_s: float = 30) -> int:  # fmt: skip
+    """Total worker threads of the dask.distributed cluster at `address` (or the one
+    `scheduler_file` describes)."""
     from distributed import Client
 
-    with Client(address, timeout=timeout_s) as client:
+    with Client(address, scheduler_file=scheduler_file, timeout=timeout_s) as client:
         workers = client.scheduler_info(n_workers=-1)["workers"].values()
         return sum(int(w.get("nthreads", 1)) for w in workers)
 
 
 def dask_defaults(args: list[str]) -> list[str]:
     """`args` plus `--dask_npartitions=<worker threads>` when the job runs on Dask with a
-    cluster address and neither `--dask_npartitions` nor `--dask_partition_size` is set."""
+    cluster address (or scheduler file) and neither `--dask_npartitions` nor
+    `--dask_partition_size` is set."""
     if not runner_is_dask(_flag_value(args, "--runner")):
         return list(args)
     address = _flag_value(args, "--dask_client_address")
+    scheduler_file = _flag_value(args, "--dask_scheduler_file")
     chosen = any(a.startswith(("--dask_npartitions", "--dask_partition_size")) for a in args)
-    if not address or chosen:
+    if not (address or scheduler_file) or chosen:
         return list(args)
-    return [*args, f"--dask_npartitions={max(1, worker_threads(address))}"]
+    threads = worker_threads(address, scheduler_file)
+    return [*args, f"--dask_npartitions={max(1, threads)}"]
 
 
 def close(result) -> None:
