@@ -26,9 +26,12 @@ def s3(s3_server):
 
 
 @pytest.fixture(scope="session")
-def dask_cluster(tmp_path_factory):
-    """A running scheduler + 2 workers on 127.0.0.1; yields the `DaskCluster`."""
-    cluster = start_cluster(str(tmp_path_factory.mktemp("dask")), workers=2)
+def dask_cluster(tmp_path_factory, s3_server):
+    """A running scheduler + 2 workers on 127.0.0.1; yields the `DaskCluster`. The workers
+    reach the session's S3 server through the standard AWS environment, as workers of a real
+    cluster would (Beam's Dask runner does not hand them the job's `--s3_*` options)."""
+    workdir = str(tmp_path_factory.mktemp("dask"))
+    cluster = start_cluster(workdir, workers=2, env=s3_server.env())
     try:
         yield cluster
     finally:

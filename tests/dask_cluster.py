@@ -27,8 +27,8 @@ def _dask_cli() -> list[str]:
     return [exe] if os.path.exists(exe) else [sys.executable, "-m", "dask"]
 
 
-def _env() -> dict:
-    env = dict(os.environ)
+def _env(extra: dict) -> dict:
+    env = {**os.environ, **extra}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
     env.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     env["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"  # DoFns may start processes/pools
@@ -53,10 +53,10 @@ class DaskCluster:
                 proc.wait()
 
 
-def _spawn(cluster: DaskCluster, args: list[str], log: str) -> None:
+def _spawn(cluster: DaskCluster, args: list[str], log: str, env: dict) -> None:
     with open(log, "wb") as out:
         cluster.procs.append(subprocess.Popen(
-            _dask_cli() + args, env=_env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            _dask_cli() + args, env=_env(env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         ))  # fmt: skip
 
@@ -73,8 +73,9 @@ def _wait_for_file(path: str, cluster: DaskCluster, deadline: float) -> dict:
     raise TimeoutError(f"no scheduler file {path} after {START_TIMEOUT_S}s")
 
 
-def start_cluster(workdir: str, workers: int = 2) -> DaskCluster:
-    """Scheduler + `workers` worker processes on 127.0.0.1; returns when all registered."""
+def start_cluster(workdir: str, workers: int = 2, env: dict | None = None) -> DaskCluster:
+    """Scheduler + `workers` worker processes on 127.0.0.1; returns when all registered.
+    `env`: variables added to the workers' environment (e.g. the S3 server's AWS_*)."""
     from distributed import Client
 
     cluster = DaskCluster(workers=workers)
@@ -83,14 +84,14 @@ def start_cluster(workdir: str, workers: int = 2) -> DaskCluster:
     try:
         scheduler = ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
         _spawn(cluster, [*scheduler, "--scheduler-file", sched_file],
-               os.path.join(workdir, "scheduler.log"))  # fmt: skip
+               os.path.join(workdir, "scheduler.log"), {})  # fmt: skip
         cluster.address = _wait_for_file(sched_file, cluster, deadline)["address"]
         for i in range(workers):
             _spawn(cluster, [
                 "worker", cluster.address, "--host", "127.0.0.1", "--nworkers", "1",
                 "--nthreads", "1", "--no-dashboard", "--name", f"w{i}",
                 "--local-directory", os.path.join(workdir, f"w{i}"),
-            ], os.path.join(workdir, f"worker{i}.log"))  # fmt: skip
+            ], os.path.join(workdir, f"worker{i}.log"), env or {})  # fmt: skip
         with Client(cluster.address, timeout=START_TIMEOUT_S) as client:
             client.wait_for_workers(workers, timeout=max(1.0, deadline - time.time()))
     except BaseException:

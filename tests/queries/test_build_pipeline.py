@@ -6,7 +6,9 @@ must not count.
 """
 
 import bz2
+import glob
 import math
+import os
 
 import pyarrow.parquet as pq
 import pytest
@@ -241,6 +243,7 @@ def test_embedded_build_and_max_size(tmp_path, capsys):
     assert _rows(small) == rows[:1000]
 
 
+@pytest.mark.slow
 def test_build_on_a_dask_cluster_gives_the_same_bytes(inputs, dask_cluster, tmp_path, capsys):
     """Beam's Dask runner on a real 2-worker cluster: the same file as the FnApiRunner (the
     stats printed too: every writer ran, not only the last-applied one)."""
@@ -253,3 +256,24 @@ def test_build_on_a_dask_cluster_gives_the_same_bytes(inputs, dask_cluster, tmp_
     got = capsys.readouterr().out
     assert "tokens 27" in want and got.splitlines()[1:] == want.splitlines()[1:]
     assert dask.read_bytes() == local.read_bytes()
+
+
+def test_build_from_a_dump_on_s3_on_dask(inputs, s3, dask_cluster, tmp_path, capsys):
+    """The dump, pageviews and the job's temporary folder on the local S3 server, the counting
+    on a 2-worker Dask cluster: the same file as the local build from local copies."""
+    server, bucket = s3
+    d = inputs["dir"]
+    files = sorted(glob.glob(str(d / "enwiki-*"))) + sorted(glob.glob(str(d / "pageviews-*")))
+    for path in files:
+        server.client().upload_file(path, bucket, f"in/{os.path.basename(path)}")
+    local, dask = tmp_path / "local.parquet", tmp_path / "dask.parquet"
+    assert main(["build", *inputs["args"], *FLAGS, "--out", str(local)]) == 0
+    views = [f"s3://{bucket}/in/{os.path.basename(p)}" for p in files if "pageviews" in p]
+    args = ["--wikipedia-dump", f"s3://{bucket}/in/enwiki-pages-articles*.xml*",
+            "--pageviews", *views, "--wordnet", inputs["args"][-1]]  # fmt: skip
+    dask_flags = ["--runner", "apache_beam.runners.dask.dask_runner.DaskRunner",
+                  "--dask_client_address", dask_cluster.address,
+                  "--temp_location", f"s3://{bucket}/tmp", *server.beam_args()]  # fmt: skip
+    assert main(["build", *args, *FLAGS, "--out", str(dask), *dask_flags]) == 0
+    assert dask.read_bytes() == local.read_bytes()
+    assert not server.keys(bucket, "tmp/")  # the job's temporary folder is removed

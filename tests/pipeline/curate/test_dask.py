@@ -8,6 +8,7 @@ import json
 import os
 
 import pyarrow.parquet as pq
+import pytest
 
 from pipeline.curate import cli
 from tests.pipeline.curate.conftest import curate, rows
@@ -24,6 +25,7 @@ def outputs(folder: str) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_curate_on_dask_equals_fnapi(crawl_dir, queries_txt, dask_cluster, tmp_path):
     common = ["--input", os.path.join(crawl_dir, "*.warc.gz"), "--queries", queries_txt,
               "--max-per-query", "40"]  # fmt: skip
