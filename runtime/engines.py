@@ -24,6 +24,8 @@ traps our graphs work around here, once:
 
 from __future__ import annotations
 
+import contextlib
+
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.utils.windowed_value import WindowedValue
@@ -223,6 +225,19 @@ def dask_defaults(args: list[str]) -> list[str]:
         return list(args)
     threads = worker_threads(address, scheduler_file)
     return [*args, f"--dask_npartitions={max(1, threads)}"]
+
+
+@contextlib.contextmanager
+def pipeline(options):
+    """`with pipeline(options) as p:` is `with beam.Pipeline(options=options) as p:` (the job
+    runs when the block ends), and then, whether the job failed or not, disconnects the Dask
+    client the runner opened (it would otherwise keep reconnecting to the cluster)."""
+    p = beam.Pipeline(options=options)
+    try:
+        with p:
+            yield p
+    finally:
+        close(getattr(p, "result", None))
 
 
 def close(result) -> None:

@@ -13,17 +13,14 @@ import logging
 import sys
 import time
 
-import apache_beam as beam
-
 from pipeline.curate import finalize, graph, options, spill, summary
 from pipeline.curate.lists import QuerySource
 from pipeline.curate.read import detect_format, expand_inputs
 from pipeline.curate.world_summary import describe as world_t
 from queries import QueryListError
 from queries.segment import UnsupportedLanguage
-from runtime import storage
+from runtime import engines, storage
 from runtime.beam import pipeline_options
-from runtime.engines import close, dask_defaults
 from runtime.logs import quiet_workers
 from runtime.progress import Status, Ticks, clock, rate, watching
 from schemas.layout import MANIFEST_DIR, REJECTS_DIR
@@ -75,7 +72,7 @@ def run(argv: list[str]) -> int:
         with (
             quiet_workers(),
             watching("curate", describe(progress_dir, inputs), progress_dir),
-            beam.Pipeline(options=pipeline_options(dask_defaults(beam_args))) as p,
+            engines.pipeline(pipeline_options(engines.dask_defaults(beam_args))) as p,
         ):
             reshuffle = options.should_reshuffle(
                 opts.reshuffle, len(inputs), options.workers(beam_args)
@@ -90,7 +87,6 @@ def run(argv: list[str]) -> int:
                 sum(size for _, size in inputs),
                 options.spills(opts.exchange, beam_args),
             )
-        close(p.result)
         finalize.discard(storage.join(tmp, spill.SPILL_DIR))  # intermediate data only
         aux = storage.join(tmp, graph.AUX_DIR)
         result = summary.write_summary(

@@ -105,18 +105,16 @@ def _language(code: str) -> str:
 
 def _count(dumps, views, thresholds: Thresholds, beam_args: list[str], language: str):
     """Run the counting pipeline; its `Counts`, or the first file error raised."""
-    import apache_beam as beam  # deferred (start-up cost): the embedded build never loads Beam
-
+    # deferred (start-up cost): the embedded build never loads Beam
     from queries.build.counting import build_pipeline, read_results
+    from runtime import engines
     from runtime.beam import pipeline_options
-    from runtime.engines import close, dask_defaults
 
-    beam_options = pipeline_options(dask_defaults(beam_args))
+    beam_options = pipeline_options(engines.dask_defaults(beam_args))
     work_dir = _work_dir(beam_options)
     try:
-        with quiet_workers(), beam.Pipeline(options=beam_options) as p:
+        with quiet_workers(), engines.pipeline(beam_options) as p:
             build_pipeline(p, dumps, views, thresholds, work_dir, language)
-        close(p.result)
         counts = read_results(work_dir)
     finally:
         _remove(work_dir)

@@ -19,11 +19,13 @@ import pytest
 from demo.world import write_crawl
 from pipeline.main import main
 from tests.pipeline.curate.conftest import rows, write_queries
-from tests.pipeline.download.conftest import SAFE
+from tests.pipeline.download import conftest as download_conftest
 from tests.pipeline.download.test_dask import shard_content
 
 OUTPUT_FILES = ("run.json", "stats.json", "report.html", "shards/sizes.json", "curate/run.json",
                 "curate/stats.json", "curate/queries_counts.parquet")  # fmt: skip
+SAFE = download_conftest.SAFE
+host = download_conftest.host  # the image host fixture
 DASK = "apache_beam.runners.dask.dask_runner.DaskRunner"
 FLAGS = [*SAFE, "--shard-size", "40", "--timeout", "2", "--retries", "1",
          "--max-per-query", "30"]  # fmt: skip
