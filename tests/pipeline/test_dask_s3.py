@@ -26,7 +26,7 @@ OUTPUT_FILES = ("run.json", "stats.json", "report.html", "shards/sizes.json", "c
                 "curate/stats.json", "curate/queries_counts.parquet")  # fmt: skip
 SAFE = download_conftest.SAFE
 host = download_conftest.host  # the image host fixture
-DASK = "apache_beam.runners.dask.dask_runner.DaskRunner"
+DASK = "DaskRunner"  # the short name (runtime.beam maps it to Beam's class)
 FLAGS = [*SAFE, "--shard-size", "40", "--timeout", "2", "--retries", "1",
          "--max-per-query", "30"]  # fmt: skip
 

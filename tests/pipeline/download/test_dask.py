@@ -52,7 +52,7 @@ def test_download_on_dask_equals_fnapi(host, dask_cluster, tmp_path):
     assert main(["download", "--manifest", manifest, "--output", local, *SAFE, *FLAGS,
                  "--direct_num_workers=2"]) == 0  # fmt: skip
     assert main(["download", "--manifest", manifest, "--output", dask, *SAFE, *FLAGS,
-                 "--runner", "apache_beam.runners.dask.dask_runner.DaskRunner",
+                 "--runner", "DaskRunner",
                  "--dask_client_address", dask_cluster.address]) == 0  # fmt: skip
     want, got = shard_content(local), shard_content(dask)
     assert len([k for k in got if k.endswith(".tar")]) == 3
