@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.layout import pair_id
@@ -64,16 +65,20 @@ def read_pool(tar_urls: list[str]) -> Pool:
         if not remote.exists(path):
             raise ValueError(f"--balance-t: {path} is missing (the per-shard table of {url})")
         table = pq.read_table(pa.BufferReader(remote.read_bytes(path)))
-        names = table.column_names
-        cols = [c for c in ("key", "url", "caption", "status", "queries") if c in names]
-        for row in table.select(cols).to_pylist():
-            if row.get("status") != "success":
-                continue
-            caption, link = row.get("caption"), row.get("url")
-            pool.shards.append(url)
-            pool.keys.append(row["key"])
-            pool.ids.append(pair_id(link or "", caption) if caption is not None else row["key"])
-            pool.queries.append(list(row.get("queries") or ()))
+        table = table.filter(pc.equal(table["status"], "success"))
+        keys = table["key"].to_pylist()  # column by column: no dict per row
+        nothing = [None] * len(keys)
+        links, captions, queries = (
+            table[c].to_pylist() if c in table.column_names else nothing
+            for c in ("url", "caption", "queries")
+        )
+        pool.shards += [url] * len(keys)
+        pool.keys += keys
+        pool.ids += [
+            key if caption is None else pair_id(link or "", caption)
+            for key, link, caption in zip(keys, links, captions)
+        ]
+        pool.queries += [qs or [] for qs in queries]
     if not any(pool.queries):
         raise ValueError(
             "--balance-t: no sample of the pool has matched entries (per-shard parquet column "
