@@ -116,6 +116,10 @@ class BalanceFn(CountingFn):
                 kept = keep_exact(self.seed, pid, queries, side)
             else:
                 kept = True
+            if self.worldwide:  # pairs per language, in and kept (stats.json `worldwide`)
+                lang = split(queries[0])[0]
+                self.counts["lang_in", lang] += 1
+                self.counts["lang_kept", lang] += int(bool(kept))
             if kept:
                 for q in queries:
                     self.counts["kept", q] += 1

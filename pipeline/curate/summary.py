@@ -68,8 +68,10 @@ def distribution(per_entry: dict[str, int], entries: int, t: int) -> dict:
 
 def split_counts(pairs: list) -> dict:
     """The summed (key, n) list of the job -> {"flow": {}, "reject": {stage: {reason: n}},
-    "lang": {}, "match": {}, "kept": {}, "files": [(path, bytes, sha256)]}."""
+    "lang": {}, "match": {}, "kept": {}, "files": [(path, bytes, sha256)]}, and worldwide
+    "lang_in"/"lang_kept" (pairs per language entering and leaving balancing)."""
     out = {"flow": {}, "reject": {}, "lang": {}, "match": {}, "kept": {}, "files": []}
+    out.update(lang_in={}, lang_kept={})
     for key, n in pairs:
         kind, rest = key[0], key[1:]
         if kind == "reject":

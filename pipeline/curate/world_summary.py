@@ -1,8 +1,10 @@
 """stats.json's `worldwide` section and the per-language `queries_counts/XX.parquet` files.
 
 With a folder of per-language lists, the job counts matches and kept pairs per qualified
-entry (`"de:hund"`). Here they become, per language: its t (English's t for English; p-to-t of
-English's tail share p for the others, `worldwide.language_thresholds`), its matches and kept
+entry (`"de:hund"`), and pairs per language entering and leaving balancing. Here they become,
+per language: its pairs (matched in their language; kept), its t (English's t for English;
+p-to-t of English's tail share p for the others, `worldwide.language_thresholds`), its matches
+and kept
 distributions (as stats.json's `queries`), and `queries_counts/XX.parquet` (`query`, `matches`,
 `kept`, one row per entry of its list, in list order). The root `queries_counts.parquet` then
 holds each plain entry once, summed over the languages whose lists hold it (what a loader
@@ -20,10 +22,10 @@ from schemas.records import QueryCount
 COUNTS_DIR = "queries_counts"
 
 
-def worldwide_stats(match: dict, kept: dict, lists: dict[str, list[str]], t: int) -> dict:
-    """The `worldwide` section of stats.json (module doc)."""
-    matches = by_language(match)
-    kept_by = by_language(kept)
+def worldwide_stats(aux: dict, lists: dict[str, list[str]], t: int) -> dict:
+    """The `worldwide` section of stats.json (module doc); `aux`: `summary.split_counts`."""
+    matches = by_language(aux["match"])
+    kept_by = by_language(aux["kept"])
     ts, p = language_thresholds({lang: matches.get(lang, {}) for lang in lists}, t)
     return {
         "reference": REFERENCE,
@@ -32,6 +34,8 @@ def worldwide_stats(match: dict, kept: dict, lists: dict[str, list[str]], t: int
             lang: {
                 "t": ts[lang],
                 "entries": len(entries),
+                "pairs": aux["lang_in"].get(lang, 0),  # matched in their language, to balance
+                "pairs_kept": aux["lang_kept"].get(lang, 0),
                 "before": distribution(matches.get(lang, {}), len(entries), ts[lang]),
                 "after": distribution(kept_by.get(lang, {}), len(entries), ts[lang]),
             }
@@ -68,7 +72,7 @@ def summarize(folder: str, aux: dict, lists: dict[str, list[str]], t: int) -> tu
     per_language = language_rows(aux["match"], aux["kept"], lists)
     for lang, rows in per_language.items():
         write_table(storage.join(folder, COUNTS_DIR, f"{lang}.parquet"), QueryCount, rows)
-    return worldwide_stats(aux["match"], aux["kept"], lists, t), plain_rows(per_language)
+    return worldwide_stats(aux, lists, t), plain_rows(per_language)
 
 
 def describe(section: dict) -> str:

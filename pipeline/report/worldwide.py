@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html
 
-HEAD = ("language", "t", "list entries", "matches (summed over entries)", "kept (same)",
-        "entries over t")  # fmt: skip
+HEAD = ("language", "pairs", "pairs kept", "t", "list entries", "matches (summed over entries)",
+        "kept (same)", "entries over t")  # fmt: skip
 
 
 def _cell(v) -> str:
@@ -30,6 +30,8 @@ def per_language(curate_stats: dict) -> list[str]:
             _cell(x)
             for x in (
                 lang,
+                v.get("pairs"),
+                v.get("pairs_kept"),
                 v.get("t"),
                 v.get("entries"),
                 v["before"]["total"],

@@ -69,6 +69,10 @@ def test_each_pair_keeps_only_its_own_languages_matches(world):
         assert r["queries"] == matchers[lang].match(r["text"]), r
     german = [r for r in kept if lang_of[r["text"]] == "de"]
     assert german and not any("Hund" in r["queries"] for r in german)  # en's entry, dropped
+    langs = json.load(open(os.path.join(out, "stats.json")))["worldwide"]["languages"]
+    for lang in ("en", "de"):  # kept pairs per language, as stats.json counts them
+        assert langs[lang]["pairs_kept"] == sum(lang_of[r["text"]] == lang for r in kept)
+        assert langs[lang]["pairs"] == sum(t == lang for t in lang_of.values())
     english = [r for r in kept if lang_of[r["text"]] == "en"]
     assert not any(set(r["queries"]) - set(EN_LIST) for r in english)  # no German entries
 
@@ -113,4 +117,4 @@ def test_report_shows_per_language_counts(world):
         "<h3>Per language (t from English&#x27;s tail share p" in html or "Per language (t" in html
     )
     for lang, v in stats.items():
-        assert f"<tr><td>{lang}</td><td class=n>{v['t']:,}</td>" in html
+        assert f"<tr><td>{lang}</td><td class=n>{v['pairs']:,}</td>" in html
