@@ -41,3 +41,12 @@ def test_curate_on_dask_equals_fnapi(crawl_dir, queries_txt, dask_cluster, tmp_p
     assert not [n for n in names if n.startswith("_")]  # no spill or aux folder left
     run = json.load(open(os.path.join(dask, "run.json")))
     assert "spill" not in json.dumps(run.get("exchange", "shuffle"))
+
+
+def test_exchange_auto_goes_through_the_runner_on_dask():
+    """No spill files on the launcher's disk for an engine whose workers may be elsewhere."""
+    from pipeline.curate import options
+
+    for runner in ("DaskRunner", DASK):
+        assert options.spills("auto", ["--runner", runner]) is False
+    assert options.spills("auto", []) is True  # the local default keeps its spill files
