@@ -37,3 +37,36 @@ def test_language_thresholds_keep_the_tail_share_of_english():
     assert abs(share - p) < 0.05  # nearly the same tail share as English
     no_en, p_none = language_thresholds({"de": de}, t)
     assert no_en == {"de": t} and p_none is None
+
+
+def test_query_source_reads_a_folder_of_lists(tmp_path):
+    from pipeline.curate.lists import QuerySource
+
+    (tmp_path / "en.txt").write_text("dog\ncat\n")
+    (tmp_path / "de.txt").write_text("hund\n")
+    every = QuerySource.open(str(tmp_path), ("all",))
+    assert every.worldwide and every.languages(("all",)) == ("de", "en")
+    assert every.entries == ("de:hund", "en:dog", "en:cat")
+    only = QuerySource.open(str(tmp_path), ("de",))
+    assert only.lists == {"de": ["hund"]} and only.digest != every.digest
+    with pytest.raises(ValueError, match="--languages fr: no list for it"):
+        QuerySource.open(str(tmp_path), ("en", "fr"))
+    one = QuerySource.open(str(tmp_path / "en.txt"), ("all",))
+    assert (
+        not one.worldwide and one.entries == ("dog", "cat") and one.languages(("all",)) == ("all",)
+    )
+
+
+def test_language_stage_keeps_the_detected_languages_entries():
+    from pipeline.curate.language import LanguageFn
+    from schemas.vocab import Reason
+
+    fn = LanguageFn(("en", "de", "nb"), 0.5, None, worldwide=True)
+    found = ("de:hund", "en:dog", "en:hund", "nb:hund")
+    assert fn.decide("en", 0.9, found) == (("en:dog", "en:hund"), None)
+    assert fn.decide("no", 0.9, found) == (("nb:hund",), None)  # lid.176's no is wordfreq's nb
+    assert fn.decide("de", 0.9, ("en:dog",)) == (None, Reason.NO_MATCH)
+    assert fn.decide("fr", 0.9, found) == (None, Reason.WRONG_LANGUAGE)
+    assert fn.decide("de", 0.3, found) == (None, Reason.LOW_LANGUAGE_CONFIDENCE)
+    anything = LanguageFn(("all",), 0.5, None)
+    assert anything.decide("fr", 0.9, ("dog",)) == (("dog",), None)
