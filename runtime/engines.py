@@ -14,7 +14,8 @@ traps our graphs work around here, once:
   partition count, so one worker would do everything: `dask_defaults` sets
   `--dask_npartitions` to the cluster's worker threads unless the user chose, and
   `widen(pcoll)` spreads a few-partition PCollection before its GroupByKey;
-- side inputs are recomputed per partition: whatever feeds one must be free of side
+- a side input's upstream is computed again inside the tasks that read it (once per
+  worker here, up to once per partition): whatever feeds one must be free of side
   effects (a rule for graph authors; nothing here can check it);
 - `Reshuffle` and `Read` are no-ops and combiners are not lifted (a combine is a
   GroupByKey then the combine of each group).
