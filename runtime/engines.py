@@ -193,6 +193,52 @@ class to_list(beam.PTransform):  # noqa: N801 - named like the Beam combiner it 
         )
 
 
+class _SlotFn(beam.DoFn):
+    """item -> (slot, ("item", item)), slots dealt round-robin within each bundle."""
+
+    def __init__(self, slots: int):
+        self.slots = slots
+
+    def start_bundle(self):
+        self.next = 0
+
+    def process(self, item):
+        self.next = (self.next + 1) % self.slots
+        yield self.next, ("item", item)
+
+
+def _table_to_slots(pairs: list, slots: int):
+    table = dict(pairs)
+    for slot in range(slots):
+        yield slot, ("table", table)
+
+
+def _table_and_items(kv):
+    values = kv[1]
+    table = next((v for tag, v in values if tag == "table"), {})
+    items = [v for tag, v in values if tag == "item"]
+    if items:
+        yield table, items
+
+
+def broadcast_join(items, table, label: str, slots: int) -> beam.PCollection:
+    """PCollection[item] and PCollection[(key, value)] -> PCollection[(dict, [item, ...])]:
+    the items in `slots` groups, each with the whole table as a dict, without a side input
+    (on Beam's Dask runner a side input recomputes its whole upstream in each reading task).
+    Costs a GroupByKey of the items; the table is copied once per slot."""
+    keyed = items | f"{label}.Slot" >> beam.ParDo(_SlotFn(slots))
+    copies = (
+        table
+        | f"{label}.Table" >> to_list()
+        | f"{label}.Copies" >> beam.FlatMap(_table_to_slots, slots)
+    )
+    return (
+        widen((keyed, copies) | f"{label}.Both" >> beam.Flatten(), f"{label}.Spread")
+        | f"{label}.Group" >> beam.GroupByKey()
+        | f"{label}.Join" >> beam.FlatMap(_table_and_items)
+    )
+
+
 def _flag_value(args: list[str], name: str) -> str | None:
     for i, a in enumerate(args):
         if a.startswith(name + "="):

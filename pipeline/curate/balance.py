@@ -44,7 +44,7 @@ import apache_beam as beam
 from pipeline.curate.counting import BATCH, CountingFn, apply_stage, in_window
 from pipeline.curate.elements import Candidate
 from pipeline.curate.worldwide import by_language, language_thresholds, plain, split
-from runtime.engines import pardo
+from runtime.engines import broadcast_join, is_dask, pardo, partitions
 from schemas.vocab import Reason
 
 _SCALE = float(1 << 64)
@@ -129,6 +129,16 @@ class BalanceFn(CountingFn):
         return self.emit(rows, rejects)
 
 
+class GroupBalanceFn(BalanceFn):
+    """(the side table as a dict, [parked items]) -> as `BalanceFn` for each item (the graph
+    on Beam's Dask runner, `runtime.engines.broadcast_join`)."""
+
+    def process(self, group):
+        table, items = group
+        for item in items:
+            yield from super().process(item, table)
+
+
 def _draws(seed: int):
     def fn(batch):
         return [(q, (draw(seed, q, pid), pid)) for pid, _, queries in batch for q in queries]
@@ -175,9 +185,17 @@ class BalancePairs(beam.PTransform):
                 | "OverT" >> beam.Filter(lambda kv: len(kv[1]) >= t)
                 | "Threshold" >> beam.Map(lambda kv: (kv[0], max(kv[1])))
             )
-        fn = BalanceFn(self.mode, self.t, self.seed, self.exchange.unpark, self.worldwide)
-        rows, rejects, stats = apply_stage(
-            waiting, "Balance", fn, beam.pvalue.AsDict(side), main="rows"
-        )
+        args = (self.mode, self.t, self.seed, self.exchange.unpark, self.worldwide)
+        if is_dask(matched.pipeline):  # its side inputs recompute their upstream per task
+            slots = 4 * partitions(matched.pipeline)
+            groups = broadcast_join(waiting, side, "Broadcast", slots)
+            rows, rejects, stats = apply_stage(
+                groups, "Balance", GroupBalanceFn(*args), main="rows"
+            )
+        else:
+            fn = BalanceFn(*args)
+            rows, rejects, stats = apply_stage(
+                waiting, "Balance", fn, beam.pvalue.AsDict(side), main="rows"
+            )
         matches = counts | "MatchStats" >> beam.Map(lambda kv: (("match", kv[0]), kv[1]))
         return rows, rejects, (stats, matches) | "BalanceStats" >> beam.Flatten()

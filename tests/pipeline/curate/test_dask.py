@@ -26,9 +26,10 @@ def outputs(folder: str) -> dict:
 
 
 @pytest.mark.slow
-def test_curate_on_dask_equals_fnapi(crawl_dir, queries_txt, dask_cluster, tmp_path):
+@pytest.mark.parametrize("balance", ["rule", "exact"])
+def test_curate_on_dask_equals_fnapi(crawl_dir, queries_txt, dask_cluster, tmp_path, balance):
     common = ["--input", os.path.join(crawl_dir, "*.warc.gz"), "--queries", queries_txt,
-              "--max-per-query", "40"]  # fmt: skip
+              "--max-per-query", "40", "--balance", balance]  # fmt: skip
     local, dask = str(tmp_path / "local"), str(tmp_path / "dask")
     assert curate(*common, "--output", local) == 0
     assert cli.run([*common, "--output", dask, "--runner", DASK,
