@@ -91,6 +91,14 @@ class HostServer(ThreadingHTTPServer):
         finally:
             conn.close()
 
+    def handle_error(self, request, client_address) -> None:
+        """Quiet for clients that hang up (a kept-alive connection a killed client left);
+        anything else is printed as usual."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError | ssl.SSLError):
+            super().handle_error(request, client_address)
+
     def prerender(self, urls) -> int:
         """Draw and cache the images of `urls` now, so serving them later costs no CPU."""
         n = 0

@@ -90,7 +90,8 @@ class Fetcher:
                         "Accept-Encoding": "identity"}  # fmt: skip
         self._slots: dict[str, list] = {}  # host -> [semaphore, threads holding or waiting]
         self._lock = threading.Lock()
-        self.pool = ConnectionPool(client_context(cfg.ca_pem), cfg.per_host_connections)
+        self.pool = ConnectionPool(client_context(cfg.ca_pem), cfg.per_host_connections,
+                                   total=min(256, 2 * cfg.threads))  # fmt: skip
 
     def close(self) -> None:
         """Close the idle kept-alive connections (the Fetcher stays usable)."""

@@ -7,7 +7,8 @@ for https it sends `host` as SNI and checks the certificate against it with cont
 `ConnectionPool(tls, per_key, total)`: thread-safe; `take(key)` an idle connection or None,
 `give(key, conn)` back after a response was read to its end. At most `per_key` idle
 connections per (scheme, host, port, address) and `total` in all (the longest idle are
-closed first), so a worker that meets 100,000 hosts holds a bounded number of sockets.
+closed first), and none kept idle longer than `MAX_IDLE` seconds, so a worker that meets
+100,000 hosts holds a bounded, steady number of sockets.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import select
 import socket
 import ssl
 import threading
+import time
 from collections import OrderedDict
+
+MAX_IDLE = 15.0  # seconds; servers commonly close idle connections after 5-60 s
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
@@ -90,27 +94,31 @@ class ConnectionPool:
                 conns = self._idle.get(key)
                 if not conns:
                     return None
-                conn = conns.pop()
+                conn, since = conns.pop()
                 self._count -= 1
                 if not conns:
                     del self._idle[key]
-            if not _closed_by_peer(conn):
+            if time.monotonic() - since < MAX_IDLE and not _closed_by_peer(conn):
                 return conn
             conn.close()
 
     def give(self, key: tuple, conn) -> None:
         evicted = []
+        now = time.monotonic()
         with self._lock:
             conns = self._idle.setdefault(key, [])
             self._idle.move_to_end(key)
             if len(conns) >= self.per_key:
-                evicted.append(conns.pop(0))
+                evicted.append(conns.pop(0)[0])
                 self._count -= 1
-            conns.append(conn)
+            conns.append((conn, now))
             self._count += 1
-            while self._count > self.total:
+            # the least recently used keys first: over the total, or idle too long
+            while self._idle:
                 old_key, old = next(iter(self._idle.items()))
-                evicted.append(old.pop(0))
+                if self._count <= self.total and now - old[0][1] < MAX_IDLE:
+                    break
+                evicted.append(old.pop(0)[0])
                 self._count -= 1
                 if not old:
                     del self._idle[old_key]
@@ -119,7 +127,7 @@ class ConnectionPool:
 
     def close_all(self) -> None:
         with self._lock:
-            conns = [c for cs in self._idle.values() for c in cs]
+            conns = [c for cs in self._idle.values() for c, _ in cs]
             self._idle.clear()
             self._count = 0
         for c in conns:
