@@ -56,6 +56,18 @@ def test_demo_runs_end_to_end_and_reuses_stages(tmp_path):
     assert os.listdir(os.path.join(out, "runs", "tiny", "checkpoints"))
     assert "zero-shot: top-1" in first.stdout and "vs chance 0.125" in first.stdout
     assert os.path.join(out, "zeroshot.json") in first.stdout  # the summary prints the paths
+    # https image URLs (protocol-relative ones on https pages) are real TLS fetches now
+    import glob
+
+    import pyarrow.parquet as pq
+
+    cols = ["url", "status", "error_message"]
+    rows = [r for p in glob.glob(os.path.join(out, "data", "shards", "*.parquet"))
+            for r in pq.read_table(p, columns=cols).to_pylist()]  # fmt: skip
+    https = [r for r in rows if r["url"].startswith("https://")]
+    assert any(r["status"] == "success" for r in https)
+    tls_fail = ("tls_error", "cert_", "protocol_error")
+    assert not [r for r in https if (r["error_message"] or "").startswith(tls_fail)]
     log = open(os.path.join(out, "logs", "pipeline_run.log")).read()
     assert "--allow-networks 127.0.0.1/32" in log and "--allow-private-networks" not in log
 

@@ -45,7 +45,7 @@ class HttpResponse:
 
 def _headers(head: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
-    for line in head.decode("latin-1").splitlines()[1:]:
+    for line in head.decode("latin-1").replace("\r\n", "\n").split("\n")[1:]:
         name, sep, value = line.partition(":")
         if sep:
             out.setdefault(name.strip().lower(), value.strip())

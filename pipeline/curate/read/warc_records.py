@@ -171,7 +171,7 @@ def _header(src: _Buffer) -> dict[str, str]:
     src.pos = m.end()
     headers: dict[str, str] = {}
     last = None
-    for line in text.splitlines()[1:]:
+    for line in text.replace("\r\n", "\n").split("\n")[1:]:  # not splitlines: \x85 etc. stay
         if line[:1] in (" ", "\t") and last:  # a folded (continued) header line
             headers[last] += " " + line.strip()
             continue
