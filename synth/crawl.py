@@ -159,7 +159,7 @@ def _src(rng: random.Random, url: str, base: str | None) -> str:
     if base and url.startswith(base):
         return url[len(base) :]  # relative to <base href>
     if rng.random() < 0.2:
-        return url[len("http:") :]  # protocol-relative
+        return url[url.index(":") + 1 :]  # protocol-relative
     return url
 
 

@@ -52,7 +52,7 @@ def settle_gc() -> None:
     collection, and young collections run every `GC_YOUNG` allocations. Curate's elements
     (tuples, lists, strings) hold no cycles and are freed by reference counting; with the
     defaults, collections scanning the worker's heap took ~27% of a curate's CPU (bench/RESULTS.md,
-    `curate wat`). Called from the setup of the stages that load the big objects."""
+    `curate wat`). Called from every stage's setup (again after the big loads)."""
     gc.freeze()
     gc.set_threshold(GC_YOUNG, 20, 20)
 
@@ -62,6 +62,9 @@ class CountingFn(beam.DoFn):
     names the ("flow", ...) count of the elements it keeps (`emit`)."""
 
     FLOW = ""
+
+    def setup(self):
+        settle_gc()  # the first stage of a worker runs before the matcher's or model's loads
 
     def start_bundle(self):
         self.counts = Counter()

@@ -49,7 +49,14 @@ def manifest_key(row: tuple) -> str:
 
 
 def reject_key(row: tuple) -> tuple:
-    return tuple("" if v is None else v for v in row)
+    a, b, c, d, e = row  # None sorts as "" (unrolled: a generator per row cost ~3x)
+    return (
+        "" if a is None else a,
+        "" if b is None else b,
+        "" if c is None else c,
+        "" if d is None else d,
+        "" if e is None else e,
+    )
 
 
 def build(
