@@ -34,15 +34,22 @@ ROWS_PER_FILE = 50_000  # rows a writer buffers per file: bounds each writer's m
 TMP = "_tmp"
 
 
-def write_table(path: str, cls: type, rows: list[tuple]) -> None:
-    """Rows (tuples in `cls` field order) -> one parquet file with schema version metadata."""
+def parquet_bytes(cls: type, rows: list[tuple]) -> bytes:
+    """Rows (tuples in `cls` field order) -> the bytes of one parquet file with schema version
+    metadata (the same rows in the same order give the same bytes)."""
     schema = schema_with_metadata(cls)
     columns = list(zip(*rows)) if rows else [[] for _ in schema.names]
     table = pa.Table.from_arrays(
         [pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema
     )
-    with storage.atomic_writer(path) as f:
-        pq.write_table(table, f)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def write_table(path: str, cls: type, rows: list[tuple]) -> None:
+    """Rows (tuples in `cls` field order) -> one parquet file with schema version metadata."""
+    storage.write_bytes(path, parquet_bytes(cls, rows))
 
 
 class _WriteBundleFn(beam.DoFn):
@@ -68,11 +75,10 @@ class _WriteBundleFn(beam.DoFn):
     def _flush(self) -> tuple[str, str]:
         """(content digest, temporary path) of the file written from the buffered rows."""
         rows, self.rows = sorted(self.rows, key=self.sort_key), []
-        digest = hashlib.blake2b(
-            repr([self.sort_key(r) for r in rows]).encode("utf-8", "surrogatepass"), digest_size=16
-        ).hexdigest()
+        data = parquet_bytes(self.cls, rows)  # the digest of its bytes: no pass over the rows
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         path = storage.join(self.folder, TMP, tmp_name(f"{digest}.parquet", uuid.uuid4().hex[:8]))
-        write_table(path, self.cls, rows)
+        storage.write_bytes(path, data)
         return digest, path
 
 
