@@ -78,14 +78,18 @@ class Resolver:
         if parts.scheme not in HTTP_SCHEMES or "//" in path or "/." in path or ";" in path:
             return
         origin = f"{parts.scheme}://{parts.netloc}"
-        if _plain_host(origin + "/"):
-            self.scheme, self.origin = parts.scheme + ":", origin
-            self.folder = origin + (path[: path.rfind("/") + 1] or "/")
+        folder = origin + (path[: path.rfind("/") + 1] or "/")
+        if _plain_host(origin + "/") and not _UNSAFE.search(folder):
+            self.scheme, self.origin, self.folder = parts.scheme + ":", origin, folder
 
     def __call__(self, src: str | None) -> tuple[str | None, Reason | None]:
         url = self._fast(src) if self.origin and src else None
-        if url is not None and _plain_host(url):
-            return url, None
+        if url is not None:
+            if src.startswith("//"):  # the host comes from `src`
+                if _plain_host(url):
+                    return url, None
+            elif not _UNSAFE.search(src):  # origin or folder + src: their host is plain
+                return url, None
         return resolve(self.base, src)
 
     def _fast(self, src: str) -> str | None:

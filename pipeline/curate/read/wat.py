@@ -76,12 +76,24 @@ def record_candidates(data: bytes, target: str | None, input_file: str, max_imag
         return
     base = _str((_dict(html.get("Head")) or {}).get("Base"))  # a list or number: no base
     links = html.get("Links")
-    images = [
-        (_str(link.get("url")), _str(link.get("alt")), _str(link.get("title")))
-        for link in (links if isinstance(links, list) else ())
-        if type(link) is dict and link.get("path") == IMG_PATH
-    ]
-    yield from page_candidates(page_url, base, images, input_file, max_images)
+    yield from page_candidates(page_url, base, image_links(links), input_file, max_images)
+
+
+def image_links(links) -> list[tuple]:
+    """(url, alt, title) of each `IMG@/src` entry of `Links` (a value that is not a string is
+    None; orjson gives exact `str`, `dict` and `list` types; no function call per field)."""
+    images = []
+    for link in links if isinstance(links, list) else ():
+        if type(link) is dict and link.get("path") == IMG_PATH:
+            url, alt, title = link.get("url"), link.get("alt"), link.get("title")
+            images.append(
+                (
+                    url if type(url) is str else None,
+                    alt if type(alt) is str else None,
+                    title if type(title) is str else None,
+                )
+            )
+    return images
 
 
 def _envelope(data: bytes) -> dict | None:
