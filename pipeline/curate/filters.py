@@ -154,9 +154,11 @@ class FilterFn(CountingFn):
         kept, rejects = [], []
         too_long, min_len, max_len = 4 * self.max_len + 1000, self.min_len, self.max_len
         for url, text, source, page, input_file in batch:
-            # far too long before repair: reject without paying for ftfy on megabytes
-            reason = Reason.TEXT_TOO_LONG if len(text) > too_long else None
-            if reason is None:
+            if not text:  # half of the images lack alt text: `check_text`'s first check
+                reason = Reason.EMPTY_TEXT
+            elif len(text) > too_long:  # far too long before repair: no ftfy on megabytes
+                reason = Reason.TEXT_TOO_LONG
+            else:
                 text = normalize(text)
                 reason = check_text(text, min_len, max_len)
             if reason is not None:
