@@ -111,6 +111,11 @@ def _ensure() -> None:
     _state["configured"] = True
 
 
+def _http_status(exc):
+    response = getattr(exc, "response", None)
+    return response.get("ResponseMetadata", {}).get("HTTPStatusCode") if response else None
+
+
 def _share_s3_clients() -> None:
     """Beam builds a new boto3 client (a new session, its service model parsed again: ~0.2 s of
     CPU) for every S3 call; share one per configuration and process instead (boto3 clients are
@@ -124,6 +129,9 @@ def _share_s3_clients() -> None:
     cls = boto3_client.Client
     if getattr(cls, "_openwit_shared", False):
         return
+    # Beam reads `exc.response` of a connection error (None there) and raises AttributeError,
+    # hiding the cause; the status is None for such errors (and retried as such)
+    boto3_client.get_http_error_code = _http_status
     build, shared, lock = cls.__init__, {}, threading.Lock()
 
     def init(self, options):
