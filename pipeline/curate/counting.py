@@ -27,7 +27,7 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from pipeline.curate.elements import REJECT, reject_candidate
+from pipeline.curate.elements import REJECT, Batch, reject_candidate
 from runtime import progress
 from runtime.engines import with_outputs
 from schemas.vocab import Reason
@@ -40,6 +40,7 @@ def apply_stage(pcoll, label: str, fn: beam.DoFn, *side, main: str = "pairs") ->
     """`pcoll | label >> ParDo(fn, *side)` -> (main output, rejects, stats); on Beam's Dask
     runner through tagged records and a filter per tag (`runtime.engines.with_outputs`)."""
     out = with_outputs(pcoll, label, fn, main, [REJECT, STATS], *side)
+    out[main].element_type = Batch  # its coder (`elements.BatchCoder`)
     return out[main], out[REJECT], out[STATS]
 
 

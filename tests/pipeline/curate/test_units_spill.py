@@ -62,3 +62,23 @@ def test_pack_keeps_candidates_their_type_and_other_lists_as_they_are():
         assert types.count(Candidate) == sum(
             type(v) is Candidate for row in rows if isinstance(row, tuple) for v in (row, *row)
         )
+
+
+def test_stage_outputs_get_the_batch_coder_whose_size_estimate_pickles_nothing(monkeypatch):
+    import pickle
+
+    import apache_beam as beam
+
+    from pipeline.curate.counting import apply_stage
+    from pipeline.curate.elements import Batch, BatchCoder, Candidate
+    from pipeline.curate.filters import FilterFn
+
+    p = beam.Pipeline()
+    main, _, _ = apply_stage(p | beam.Create([[]]), "Filter", FilterFn(1, 100))
+    assert main.element_type is Batch  # not Beam's default coder, which pickles each candidate
+    assert isinstance(beam.coders.registry.get_coder(main.element_type), BatchCoder)
+    rows = [Candidate(f"http://h/{i}.jpg", "a red ball", "alt", None, "f") for i in range(500)]
+    impl = BatchCoder().get_impl()
+    assert impl.decode(impl.encode(rows)) == rows
+    monkeypatch.setattr(pickle, "dumps", None)  # Beam samples sizes: no encoding for that
+    assert impl.estimate_size(rows) == BatchCoder.ROW_BYTES * 500
