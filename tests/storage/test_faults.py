@@ -61,3 +61,26 @@ def test_a_store_that_stays_away_is_an_error_naming_the_object(s3, monkeypatch):
         with pytest.raises(StorageError, match="write s3://.*/never/there.json"):
             storage.write_json(path, {"a": 1})
     assert server.keys(bucket) == []  # nothing half-written under the final name
+
+
+@pytest.mark.slow
+def test_download_through_a_faulty_store_completes_and_verifies(s3, host, tmp_path):
+    """`pipeline download` from and to s3:// while the store answers 503s and drops
+    connections: the job completes, verifies, and holds no temporary object."""
+    from pipeline.main import main
+    from tests.pipeline.download.conftest import SAFE, write_jsonl
+    from tests.storage.test_commands_s3 import table_rows
+
+    server, bucket = s3
+    rows = table_rows(host, 8)
+    host.server.prerender(r["url"] for r in rows)
+    server.put_file(write_jsonl(tmp_path / "t.jsonl", rows), bucket, "in/t.jsonl")
+    with FaultyProxy(server.endpoint, fail_every=11, drop_every=17) as proxy:
+        flaky = server.at(proxy.endpoint).beam_args()
+        args = ["download", "--manifest", f"s3://{bucket}/in/t.jsonl", "--output",
+                f"s3://{bucket}/dl", *SAFE, "--shard-size", "3",
+                "--direct_num_workers=2"]  # fmt: skip
+        assert main([*args, *flaky]) == 0
+        assert proxy.faults["503"] and proxy.faults["drop"]
+    assert main(["verify", f"s3://{bucket}/dl", *server.beam_args()]) == 0
+    assert not [k for k in server.keys(bucket) if "openwit-tmp" in k]
