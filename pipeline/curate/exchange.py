@@ -19,7 +19,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.curate.dedup import BucketFn, PickFn, ShuffleBucketFn, ShufflePickFn
-from pipeline.curate.elements import pack, unpack
+from pipeline.curate.elements import Batch, pack, unpack
 from pipeline.curate.spill import LoadFn, SpillFn, read_segment, spill_folder
 from runtime.engines import pardo, widen
 
@@ -35,7 +35,7 @@ class SpillExchange:
             batches
             | "Spill" >> beam.ParDo(SpillFn(spill_folder(self.folder, "read")))
             | "Reshuffle" >> beam.Reshuffle()
-            | "Load" >> beam.ParDo(LoadFn())
+            | "Load" >> beam.ParDo(LoadFn()).with_output_types(Batch)  # elements.BatchCoder
         )
 
     def buckets(self, pairs, count: int) -> tuple:
