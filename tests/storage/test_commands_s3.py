@@ -81,10 +81,11 @@ def test_run_on_s3_equals_the_run_on_local_disk(s3_run):
     assert parquet_rows(got, "curate/manifest", drop) == parquet_rows(
         local, "curate/manifest", drop
     )
-    assert parquet_rows(got, "shards") == parquet_rows(local, "shards")
-    assert json.load(open(os.path.join(got, "shards", "sizes.json"))) == json.load(
-        open(os.path.join(local, "shards", "sizes.json"))
-    )
+    # which shard a row lands in follows the manifest's part files, whose split into files
+    # follows the runner's bundles (curate's write stage): compare the rows, not their keys
+    assert parquet_rows(got, "shards", ("key",)) == parquet_rows(local, "shards", ("key",))
+    sizes = [json.load(open(os.path.join(d, "shards", "sizes.json"))) for d in (got, local)]
+    assert sum(sizes[0].values()) == sum(sizes[1].values()) > 0
 
 
 @pytest.mark.slow
