@@ -117,9 +117,11 @@ def read_file(path: str, opts) -> Iterator[tuple]:
         raw = storage.open_read(path)
         # WARC framing inflates and checks every gzip member itself: no second inflate for it.
         stream = CheckedStream(raw, path.lower().endswith(".gz") and fmt != "warc")
-        for kind, value in _records(stream, fmt, path, opts):
-            read += 1
-            yield kind, value
+        records = _records(stream, fmt, path, opts)
+        for first in records:  # `read` tells a truncated file from an unreadable one
+            read = 1
+            yield first
+            yield from records  # no Python-level step per element of this layer
         if not stream.complete():
             raise OSError("gzip stream ends inside a member (truncated file)")
     except BaseException as e:  # pyo3 panics (fastwarc) derive from BaseException
