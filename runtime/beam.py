@@ -21,6 +21,8 @@ import os
 
 from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
+from runtime.cli import flag_value
+
 LOCAL_RUNNER = "FnApiRunner"
 LOCAL_RUNNERS = (LOCAL_RUNNER, "DirectRunner", "BundleBasedDirectRunner")
 # Runners Beam ships but does not list among its short names.
@@ -32,15 +34,6 @@ OPTIONAL_PREFIXES = {"apache_beam.runners.dask.dask_runner": "--dask_"}
 
 def _has_flag(args: list[str], name: str) -> bool:
     return any(a == name or a.startswith(name + "=") for a in args)
-
-
-def _flag_value(args: list[str], name: str) -> str | None:
-    for i, a in enumerate(args):
-        if a.startswith(name + "="):
-            return a.split("=", 1)[1]
-        if a == name and i + 1 < len(args):
-            return args[i + 1]
-    return None
 
 
 def _runner_paths(args: list[str]) -> list[str]:
@@ -57,7 +50,12 @@ def _runner_paths(args: list[str]) -> list[str]:
 
 def runner_name(beam_args: list[str]) -> str:
     """The runner's short name (`FnApiRunner` when none is given)."""
-    return (_flag_value(beam_args, "--runner") or LOCAL_RUNNER).rsplit(".", 1)[-1]
+    return short_name(flag_value(beam_args, "--runner") or LOCAL_RUNNER)
+
+
+def short_name(runner: str) -> str:
+    """A runner's class name from its short name or module path."""
+    return str(runner).rsplit(".", 1)[-1]
 
 
 def local_defaults(beam_args: list[str]) -> list[str]:

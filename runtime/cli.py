@@ -203,10 +203,15 @@ def dispatch(prog: str, commands: Iterable[Command], argv: list[str] | None = No
 
 def _early_level(argv: list[str]) -> str:
     """`--log-level`'s value if present and valid (the command's parser checks it again)."""
-    for i, a in enumerate(argv):
-        value = a.split("=", 1)[1] if a.startswith("--log-level=") else None
-        if a == "--log-level" and i + 1 < len(argv):
-            value = argv[i + 1]
-        if value and value.lower() in LEVELS:
-            return value.lower()
-    return "warning"
+    value = flag_value(argv, "--log-level")
+    return value.lower() if value and value.lower() in LEVELS else "warning"
+
+
+def flag_value(args: list[str], name: str) -> str | None:
+    """The value of the first `name VALUE` or `name=VALUE` in raw `args`; None if absent."""
+    for i, a in enumerate(args):
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+        if a == name and i + 1 < len(args):
+            return args[i + 1]
+    return None

@@ -31,11 +31,14 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.utils.windowed_value import WindowedValue
 
+from runtime.beam import runner_name, short_name
+from runtime.cli import flag_value
+
 DASK_RUNNER_CLASS = "apache_beam.runners.dask.dask_runner.DaskRunner"
 
 
 def runner_is_dask(runner: str | None) -> bool:
-    return bool(runner) and str(runner).rsplit(".", 1)[-1] == "DaskRunner"
+    return bool(runner) and short_name(runner) == "DaskRunner"
 
 
 def is_dask(pipeline: beam.Pipeline) -> bool:
@@ -239,15 +242,6 @@ def broadcast_join(items, table, label: str, slots: int) -> beam.PCollection:
     )
 
 
-def _flag_value(args: list[str], name: str) -> str | None:
-    for i, a in enumerate(args):
-        if a.startswith(name + "="):
-            return a.split("=", 1)[1]
-        if a == name and i + 1 < len(args):
-            return args[i + 1]
-    return None
-
-
 def worker_threads(address: str | None, scheduler_file: str | None = None,
                    timeout_s: float = 30) -> int:  # fmt: skip
     """Total worker threads of the dask.distributed cluster at `address` (or the one
@@ -263,10 +257,10 @@ def dask_defaults(args: list[str]) -> list[str]:
     """`args` plus `--dask_npartitions=<worker threads>` when the job runs on Dask with a
     cluster address (or scheduler file) and neither `--dask_npartitions` nor
     `--dask_partition_size` is set."""
-    if not runner_is_dask(_flag_value(args, "--runner")):
+    if runner_name(args) != "DaskRunner":
         return list(args)
-    address = _flag_value(args, "--dask_client_address")
-    scheduler_file = _flag_value(args, "--dask_scheduler_file")
+    address = flag_value(args, "--dask_client_address")
+    scheduler_file = flag_value(args, "--dask_scheduler_file")
     chosen = any(a.startswith(("--dask_npartitions", "--dask_partition_size")) for a in args)
     if not (address or scheduler_file) or chosen:
         return list(args)
