@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from pipeline.curate import cli as curate_cli
@@ -23,10 +22,6 @@ from runtime import cli, storage
 CURATE_SUBDIR = "curate"
 
 
-def _join(base: str, name: str) -> str:
-    return f"{base.rstrip('/')}/{name}" if "://" in base else os.path.join(base, name)
-
-
 def split_argv(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str]]:
     """(download namespace, curate argv incl. Beam flags, Beam flags) from `run`'s argv.
 
@@ -34,7 +29,8 @@ def split_argv(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str
     flags = [*download_flags(manifest=False), cli.Flag("--output", required=True)]
     p = cli.parser("python -m pipeline run", "curate + download in one command", flags)
     dl, rest = p.parse_known_args(argv)
-    curate_argv = [*rest, "--log-level", dl.log_level, "--output", _join(dl.output, CURATE_SUBDIR)]
+    curate_out = storage.join(dl.output, CURATE_SUBDIR)
+    curate_argv = [*rest, "--log-level", dl.log_level, "--output", curate_out]
     _, beam_args = curate_options.parse(curate_argv, prog="python -m pipeline run")
     return dl, curate_argv, beam_args
 
@@ -59,7 +55,7 @@ def run(argv: list[str] | None = None) -> int:
     if rc != 0:
         return rc
     try:
-        inputs = list_inputs([_join(output, CURATE_SUBDIR)])
+        inputs = list_inputs([storage.join(output, CURATE_SUBDIR)])
     except ManifestError as e:
         print(f"pipeline run: {e}", file=sys.stderr)
         return 2

@@ -1,9 +1,11 @@
-"""Shared fixtures: one real image host per test module, and a download runner."""
+"""Shared fixtures: one real image host per test module, a spy on the addresses connected to,
+and a download runner."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 
 import pytest
 
@@ -12,6 +14,19 @@ from synth.image_host import ImageHost
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 RESOLVE = "*.openwit-demo.test:127.0.0.1"
 SAFE = ["--allow-networks", "127.0.0.1/32", "--resolve", RESOLVE]
+
+
+@pytest.fixture
+def connects(monkeypatch):
+    """Every address a connection was opened to (spy on socket.create_connection)."""
+    seen, real = [], socket.create_connection
+
+    def spy(addr, *a, **kw):
+        seen.append(addr[0])
+        return real(addr, *a, **kw)
+
+    monkeypatch.setattr(socket, "create_connection", spy)
+    return seen
 
 
 @pytest.fixture(scope="module")

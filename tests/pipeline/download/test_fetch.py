@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,19 +29,6 @@ def reason(f: Fetcher, url: str) -> R:
     with pytest.raises(FetchError) as e:
         f.fetch_image(url)
     return e.value.reason
-
-
-@pytest.fixture
-def connects(monkeypatch):
-    """Every address a connection was opened to (spy on socket.create_connection)."""
-    seen, real = [], socket.create_connection
-
-    def spy(addr, *a, **kw):
-        seen.append(addr[0])
-        return real(addr, *a, **kw)
-
-    monkeypatch.setattr(socket, "create_connection", spy)
-    return seen
 
 
 def test_allowed_loopback_fetch_sends_honest_user_agent(host, connects):

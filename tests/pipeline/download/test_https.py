@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import glob
 import os
-import socket
 
 import pyarrow.parquet as pq
 import pytest
@@ -101,18 +100,6 @@ def test_redirect_across_schemes_is_followed_and_vetted(pki, tls_host, start, ho
     # The same hop to a host that --exclude-domains names is refused on the hop.
     f = fetcher(pki, exclude_domains=("openwit-demo.test",))
     assert reason(f, url) == R.EXCLUDED_DOMAIN
-
-
-@pytest.fixture
-def connects(monkeypatch):
-    seen, real = [], socket.create_connection
-
-    def spy(addr, *a, **kw):
-        seen.append(addr[0])
-        return real(addr, *a, **kw)
-
-    monkeypatch.setattr(socket, "create_connection", spy)
-    return seen
 
 
 def test_ssrf_checks_hold_for_https(pki, tls_host, connects):
