@@ -28,6 +28,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from tests.hardening.procwatch import tree  # noqa: E402
+
 PY = sys.executable
 RESOLVE = ["--allow-networks", "127.0.0.1/32"]
 QUERIES = (
@@ -47,29 +50,6 @@ QUERIES = (
     "circles",
     "stars",
 )
-
-
-def _children() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue  # the process ended while we looked
-        kids.setdefault(ppid, []).append(int(name))
-    return kids
-
-
-def _tree(root: int) -> list[int]:
-    kids, out, todo = _children(), [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += kids.get(pid, [])
-    return out
 
 
 def _rss_pss(pid: int) -> tuple[int, int]:
@@ -98,7 +78,7 @@ class TreeSampler(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            pids = _tree(self.pid)
+            pids = tree(self.pid)
             sizes = [_rss_pss(p) for p in pids]
             for pid, (_, pss) in zip(pids, sizes):
                 self.per_pid[pid] = max(self.per_pid.get(pid, 0), pss)

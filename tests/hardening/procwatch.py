@@ -22,12 +22,13 @@ def _children() -> dict[int, list[int]]:
             with open(f"/proc/{name}/stat") as f:
                 ppid = int(f.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
-            continue
+            continue  # the process ended while we looked
         kids.setdefault(ppid, []).append(int(name))
     return kids
 
 
 def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants now (also used by bench/memory.py)."""
     kids, out, todo = _children(), [], [pid]
     while todo:
         p = todo.pop()
