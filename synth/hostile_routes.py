@@ -24,6 +24,15 @@ class HostileRoutes:
             name += ".jpg"
         return self.server.image(f"/img/{name}", query)
 
+    def _start_image(self, name: str, query: str) -> bytes:
+        """Send the 200 status and headers of image `name`; its body is left to the caller."""
+        body, ctype = self._img(name, query)
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return body
+
     def _slow_first_byte(self, name, query, hits):
         # `?wait=S` (at most MAX_WAIT): a host that never answers within any sane timeout.
         wait = query.split("wait=")[-1].split("&")[0] if "wait=" in query else ""
@@ -33,11 +42,7 @@ class HostileRoutes:
         self._send(200, *self._img(name, query))
 
     def _slow_body(self, name, query, hits):
-        body, ctype = self._img(name, query)
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
+        body = self._start_image(name, query)
         deadline = time.monotonic() + 30
         for i in range(0, len(body), 64):
             if time.monotonic() > deadline:
@@ -47,11 +52,7 @@ class HostileRoutes:
             time.sleep(0.25)
 
     def _reset(self, name, query, hits):
-        body, ctype = self._img(name, query)
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
+        body = self._start_image(name, query)
         self.wfile.write(body[: len(body) // 3])
         self.wfile.flush()
         # SO_LINGER 0: close() sends RST instead of FIN, a reset mid-body.
