@@ -3,13 +3,8 @@
 Paths are local paths or URLs of any Beam filesystem (`s3://bucket/key`, `gs://bucket/key`);
 both behave the same through these functions, built on Beam's `FileSystems`.
 
-Configuration: `configure(beam_args)` hands the command's Beam flags (`--s3_endpoint_url`,
-`--s3_access_key_id`, `--s3_secret_access_key`, `--s3_region_name`, GCP's `--project`, ...) to
-`FileSystems` before any use, and exports the storage flags in `OPENWIT_STORAGE_ARGS`, so the
-local runner's worker processes (which inherit the environment) use the same store. A process
-that was never configured (a worker of a remote engine) configures itself on first use from
-that variable, else from Beam's defaults, where boto3 and the Google client read the standard
-environment (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `GOOGLE_APPLICATION_CREDENTIALS`, ...).
+Configuration (which store, with which credentials): `runtime.storage_config`;
+`configure(beam_args)` is re-exported here.
 
 Atomic writes ("complete or absent" under a final name), the only way anything is written:
 - local: the bytes go to a temporary sibling (`schemas.layout.tmp_name`) renamed into place;
@@ -29,132 +24,22 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import uuid
 
 from runtime.retry import StorageError, StorageNotFound, call
+from runtime.storage_config import ARGS_ENV, configure, ensure, fs, public_args, raw, storage_args
 from schemas.layout import is_tmp_name, tmp_name
 
-__all__ = ["StorageError", "StorageNotFound"]
+__all__ = [
+    "ARGS_ENV",
+    "StorageError",
+    "StorageNotFound",
+    "configure",
+    "public_args",
+    "storage_args",
+]
 
-ARGS_ENV = "OPENWIT_STORAGE_ARGS"
-STORAGE_FLAG_PREFIXES = ("--s3_", "--gcs_", "--project", "--impersonate_service_account")
 SPOOL_BYTES = 32 << 20  # object-store writes stay in memory up to this, then spill to disk
-_state = {"configured": False}
-
-
-def storage_args(beam_args: list[str]) -> list[str]:
-    """The flags of `beam_args` that configure filesystems (`--s3_*`, `--gcs_*`, `--project`)."""
-    out, take_next = [], False
-    for a in beam_args:
-        if take_next:
-            out.append(a)
-            take_next = False
-        elif a.startswith(STORAGE_FLAG_PREFIXES):
-            out.append(a)
-            take_next = "=" not in a
-    return out
-
-
-SECRET_FLAGS = ("--s3_access_key_id", "--s3_secret_access_key", "--s3_session_token")
-
-
-def public_args(beam_args: list[str]) -> list[str]:
-    """`beam_args` with credentials masked, for records anyone with the data reads (run.json)."""
-    out, mask_next = [], False
-    for a in beam_args:
-        name = a.split("=", 1)[0]
-        if mask_next:
-            out.append("***")
-        elif name in SECRET_FLAGS and "=" in a:
-            out.append(f"{name}=***")
-        else:
-            out.append(a)
-        mask_next = name in SECRET_FLAGS and "=" not in a
-    return out
-
-
-def configure(beam_args: list[str]) -> None:
-    """Set up every filesystem from the command's Beam flags (before any storage call)."""
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    args = storage_args(list(beam_args))
-    os.environ[ARGS_ENV] = json.dumps(args)
-    _fs().set_options(PipelineOptions(args))
-    _share_s3_clients()
-    _state["configured"] = True
-
-
-def _fs():
-    """Beam's `FileSystems`, imported on first use (local paths never need Beam: a build of the
-    query list without a dump starts without it)."""
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems
-
-
-def _raw():
-    from apache_beam.io.filesystem import CompressionTypes
-
-    return CompressionTypes.UNCOMPRESSED
-
-
-def _ensure() -> None:
-    if _state["configured"]:
-        return
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    env = os.environ.get(ARGS_ENV)
-    if env is not None or _fs()._pipeline_options is None:
-        _fs().set_options(PipelineOptions(json.loads(env or "[]")))
-    _share_s3_clients()
-    _state["configured"] = True
-
-
-def _http_status(exc):
-    response = getattr(exc, "response", None)
-    return response.get("ResponseMetadata", {}).get("HTTPStatusCode") if response else None
-
-
-def _share_s3_clients() -> None:
-    """Beam builds a new boto3 client (a new session, its service model parsed again: ~0.2 s of
-    CPU) for every S3 call; share one per configuration and process instead (boto3 clients are
-    thread-safe; the per-call wrapper keeps its own read-stream state)."""
-    from apache_beam.options.pipeline_options import PipelineOptions, S3Options
-
-    try:
-        from apache_beam.io.aws.clients.s3 import boto3_client
-    except ImportError:  # no [aws] extra: no s3://
-        return
-    cls = boto3_client.Client
-    if getattr(cls, "_openwit_shared", False):
-        return
-    # Beam reads `exc.response` of a connection error (None there) and raises AttributeError,
-    # hiding the cause; the status is None for such errors (and retried as such)
-    boto3_client.get_http_error_code = _http_status
-    build, shared, lock = cls.__init__, {}, threading.Lock()
-
-    def init(self, options):
-        key = json.dumps(
-            options.view_as(S3Options).get_all_options(drop_default=True)
-            if isinstance(options, PipelineOptions)
-            else dict(options),
-            sort_keys=True,
-            default=str,
-        )
-        with lock:
-            client = shared.get(key)
-        if client is None:
-            build(self, options)
-            with lock:
-                shared.setdefault(key, self.client)
-            return
-        self.client = client
-        self._download_request = self._download_stream = None
-        self._download_pos = 0
-
-    cls.__init__ = init
-    cls._openwit_shared = True
 
 
 def is_remote(path: str) -> bool:
@@ -177,7 +62,7 @@ def basename(path: str) -> str:
 
 
 def _remote(op: str, path: str, fn):
-    _ensure()
+    ensure()
     return call(op, path, fn)
 
 
@@ -186,7 +71,7 @@ def exists(path: str) -> bool:
     if not is_remote(path):
         return os.path.exists(path)
     if any(c in path for c in "*?["):
-        return _remote("exists", path, lambda: _fs().exists(path))
+        return _remote("exists", path, lambda: fs().exists(path))
     # a listing of the name as a prefix: Beam's HEAD path retries on its own for minutes when
     # the store is away; a listing stays under this layer's deadline
     return any(p == path for p, _ in glob_sized(path + "*"))
@@ -205,11 +90,11 @@ def glob_sized(pattern: str) -> list[tuple[str, int]]:
     A pattern without wildcards matches the file itself; nothing matched gives []."""
     if not is_remote(pattern):
         return _local_glob(pattern)
-    _ensure()
+    ensure()
 
     def match():
         try:
-            result = _fs().match([pattern])[0]
+            result = fs().match([pattern])[0]
         except Exception as e:  # Beam raises on no match for some filesystems
             if "No files found" in str(e) or isinstance(e, FileNotFoundError):
                 return []
@@ -241,14 +126,14 @@ def listdir(folder: str) -> list[str]:
 def size(path: str) -> int:
     if not is_remote(path):
         return os.path.getsize(path)
-    return _remote("size", path, lambda: _fs().get_filesystem(path).size(path))
+    return _remote("size", path, lambda: fs().get_filesystem(path).size(path))
 
 
 def open_read(path: str):
     """A binary, seekable read stream of the bytes stored at `path` (no decompression)."""
     if not is_remote(path):
         return open(path, "rb")
-    return _remote("open", path, lambda: _fs().open(path, compression_type=_raw()))
+    return _remote("open", path, lambda: fs().open(path, compression_type=raw()))
 
 
 def read_bytes(path: str) -> bytes:
@@ -257,7 +142,7 @@ def read_bytes(path: str) -> bytes:
             return f.read()
 
     def read():
-        with _fs().open(path, compression_type=_raw()) as f:
+        with fs().open(path, compression_type=raw()) as f:
             return f.read()
 
     return _remote("read", path, read)
@@ -300,7 +185,7 @@ class AtomicFile:
 
     def _upload(self) -> None:
         self.file.seek(0)
-        writer = _fs().create(self.path, compression_type=_raw())
+        writer = fs().create(self.path, compression_type=raw())
         try:
             shutil.copyfileobj(self.file, writer, 8 << 20)
         except BaseException:
@@ -359,11 +244,11 @@ def rename(src: str, dst: str) -> None:
     if not is_remote(src):
         os.replace(src, dst)
         return
-    _remote("rename", src, lambda: _fs().rename([src], [dst]))
+    _remote("rename", src, lambda: fs().rename([src], [dst]))
 
 
 def copy(src: str, dst: str) -> None:
-    _remote("copy", src, lambda: _fs().copy([src], [dst]))
+    _remote("copy", src, lambda: fs().copy([src], [dst]))
 
 
 def delete(paths: list[str]) -> None:
@@ -373,7 +258,7 @@ def delete(paths: list[str]) -> None:
             if os.path.exists(path):
                 os.remove(path)
         elif exists(path):
-            _remote("delete", path, lambda p=path: _fs().delete([p]))
+            _remote("delete", path, lambda p=path: fs().delete([p]))
 
 
 def delete_tree(folder: str) -> None:
@@ -383,7 +268,7 @@ def delete_tree(folder: str) -> None:
         return
     files = glob(join(folder, "**"))
     if files:
-        _remote("delete", folder, lambda: _fs().delete(files))
+        _remote("delete", folder, lambda: fs().delete(files))
 
 
 def clean_tmp(folder: str) -> list[str]:
