@@ -9,6 +9,7 @@ import socket
 
 import pytest
 
+from pipeline.download.http import FetchError
 from synth.image_host import ImageHost
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -33,6 +34,13 @@ def connects(monkeypatch):
 def host():
     with ImageHost() as h:
         yield h
+
+
+def reason(fetcher, url: str):
+    """The `DownloadReason` of the FetchError that fetching `url` must raise."""
+    with pytest.raises(FetchError) as e:
+        fetcher.fetch_image(url)
+    return e.value.reason
 
 
 def write_jsonl(path, rows: list[dict]) -> str:

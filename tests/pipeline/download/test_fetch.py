@@ -13,7 +13,7 @@ from pipeline.download.http import FetchError
 from pipeline.download.options import USER_AGENT, DownloadConfig
 from schemas.vocab import DownloadReason as R
 from synth.image_host import SLOW_SECONDS
-from tests.pipeline.download.conftest import RESOLVE
+from tests.pipeline.download.conftest import RESOLVE, reason
 
 H = "img0.openwit-demo.test"
 
@@ -23,12 +23,6 @@ def fetcher(**kw) -> Fetcher:
                 timeout=1.0, retries=0, backoff=0.05)  # fmt: skip
     base.update(kw)
     return Fetcher(DownloadConfig(**base))
-
-
-def reason(f: Fetcher, url: str) -> R:
-    with pytest.raises(FetchError) as e:
-        f.fetch_image(url)
-    return e.value.reason
 
 
 def test_allowed_loopback_fetch_sends_honest_user_agent(host, connects):

@@ -16,7 +16,7 @@ from pipeline.download.options import DownloadConfig
 from schemas.vocab import DownloadReason as R
 from synth.image_host import ImageHost
 from synth.tls import EXPIRED, SELF_SIGNED, UNTRUSTED, WRONG_NAME, TestPKI
-from tests.pipeline.download.conftest import RESOLVE, download, write_jsonl
+from tests.pipeline.download.conftest import RESOLVE, download, reason, write_jsonl
 
 H = "img0.openwit-demo.test"
 BAD = {
@@ -45,12 +45,6 @@ def fetcher(pki, **kw) -> Fetcher:
         base["ca_pem"] = open(pki.ca_file).read()
     base.update(kw)
     return Fetcher(DownloadConfig(**base))
-
-
-def reason(f: Fetcher, url: str) -> R:
-    with pytest.raises(FetchError) as e:
-        f.fetch_image(url)
-    return e.value.reason
 
 
 def test_https_fetch_with_ca_bundle_reuses_one_connection(pki, tls_host):
