@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import queries  # noqa: E402
 from queries.lists import UnionMatcher  # noqa: E402
 from queries.matcher import QueryMatcher  # noqa: E402
-from synth import concepts, crawl  # noqa: E402
+from synth import concepts, pages  # noqa: E402
 from tests.trainer.test_balance import zipf_pool  # noqa: E402
 from trainer.balance import BalancePlan  # noqa: E402
 
@@ -59,7 +59,7 @@ def bench_draw(folder: Path, rows: int) -> dict:
 def captions(n: int) -> list[str]:
     rng = random.Random(0)
     langs = ("en", "de", "fr", "zh")
-    return [crawl._caption(rng, concepts.concept_from(str(i)), langs, i) for i in range(n)]
+    return [pages.random_caption(rng, concepts.concept_from(str(i)), langs, i) for i in range(n)]
 
 
 def bench_match(folder: Path, n: int) -> list[dict]:

@@ -1,6 +1,6 @@
 """Common Crawl-shaped pages and WAT records for `synth.crawl --shape cc` (see its module doc).
 
-`make_page` builds a `crawl.Page` with 5-40 images (about half without an `alt`, the rest as
+`make_page` builds a `synth.pages.Page` with 5-40 images (about half without an `alt`, the rest as
 the demo crawl writes them: English, other languages, junk, empty, title-only, repeats) whose
 URLs are absolute on the image hosts, on CDN hosts (`cdnN.imgM...`, https), or on the page's
 own host (written root-relative half the time); `wat_records` writes its three WAT metadata
@@ -14,8 +14,9 @@ import json
 import random
 
 from synth import concepts
-from synth.crawl import CHARSETS, WARC_DATE, Page, _image, _rng, image_src, metadata_record
-from synth.crawl import make_page as demo_page
+from synth.pages import CHARSETS, Page, image_src, page_rng, random_image
+from synth.pages import make_page as demo_page
+from synth.warc import WARC_DATE, metadata_record
 
 NO_ALT = 0.45  # on top of the demo crawl's ~5%: about half the images have no alt
 CDN = 0.25
@@ -29,7 +30,7 @@ def make_page(
     """Page `i` (a pure function of the arguments and `recent`, which it updates)."""
     page = demo_page(seed, i, hostile_fraction, page_bytes, images=(0, 0))
     page.shape = "cc"
-    rng = _rng(seed, "cc-page", i)
+    rng = page_rng(seed, "cc-page", i)
     img_host = page.base.split("/")[2] if page.base else rng.choice(concepts.IMAGE_HOSTS)
     # the languages the page's charset can write (as the demo crawl: a page the WARC reader
     # decodes to the same text the WAT holds)
@@ -38,7 +39,7 @@ def make_page(
         if recent and rng.random() < REPEAT:
             page.images.append(dict(rng.choice(recent)))  # an exact (url, alt) repeat
             continue
-        image = _image(rng, seed, i, j, img_host, langs, hostile_fraction, None)
+        image = random_image(rng, seed, i, j, img_host, langs, hostile_fraction, None)
         image["src"] = _rehost(rng, image["src"], page.url)
         if "alt" in image and rng.random() < NO_ALT:
             del image["alt"]
@@ -99,7 +100,7 @@ def _envelope(page: Page, warc_type: str, payload: dict) -> bytes:
 
 def wat_records(page: Page, seed: int, i: int) -> bytes:
     """The three WAT metadata records of page `i` (each its own gzip member)."""
-    rng = _rng(seed, "cc-links", i)
+    rng = page_rng(seed, "cc-links", i)
     host = page.url.split("/")[2]
     request = {
         "Actual-Content-Type": "application/http; msgtype=request",
