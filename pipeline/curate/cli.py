@@ -15,6 +15,7 @@ import time
 
 from pipeline.curate import finalize, graph, options, spill, summary
 from pipeline.curate.lists import QuerySource
+from pipeline.curate.progress_line import PROGRESS_DIR, describe
 from pipeline.curate.read import detect_format, expand_inputs
 from pipeline.curate.world_summary import describe as world_t
 from queries import QueryListError
@@ -22,10 +23,8 @@ from queries.segment import UnsupportedLanguage
 from runtime import engines, storage
 from runtime.beam import pipeline_options
 from runtime.logs import quiet_workers
-from runtime.progress import Status, Ticks, clock, rate, watching
+from runtime.progress import watching
 from schemas.layout import MANIFEST_DIR, REJECTS_DIR
-
-PROGRESS_DIR = "_progress"  # in the job's temporary folder: the workers' progress ticks
 
 log = logging.getLogger("pipeline.curate")
 
@@ -56,17 +55,37 @@ def run(argv: list[str]) -> int:
         print(f"curate: {e}", file=sys.stderr)
         return 2
     opts = dataclasses.replace(opts, languages=source.languages(opts.languages))
-    entries, qhash = list(source.entries), source.digest
     for stale in finalize.discard_stale(opts.output):
         log.info("removed %s, left by a run that did not finish", stale)
     tmp = finalize.temp_sibling(opts.output)
     finalize.prepare(tmp, (MANIFEST_DIR, REJECTS_DIR, graph.AUX_DIR))
     print(
         f"curate: {len(inputs)} input files ({sum(s for _, s in inputs) / 1e6:.1f} MB), "
-        f"{len(entries)} query entries -> {opts.output}",
+        f"{len(source.entries)} query entries -> {opts.output}",
         file=sys.stderr,
     )
     start = time.monotonic()
+    try:
+        result = _execute(tmp, opts, beam_args, inputs, source)
+    except Exception as e:
+        print(f"curate: job failed: {_cause(e)}", file=sys.stderr)
+        return 1
+    if "worldwide" in result:
+        print(f"curate: per-language t: {world_t(result['worldwide'])}", file=sys.stderr)
+    flow = result["flow"]
+    print(
+        f"curate: {flow['read']} candidates -> {flow['kept']} kept, {result['rejected']} "
+        f"rejected in {time.monotonic() - start:.1f}s; wrote {opts.output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _execute(tmp: str, opts, beam_args: list[str], inputs: list[tuple[str, int]], source) -> dict:
+    """Run the Beam job into `tmp` (a prepared temporary sibling of the output), write the
+    summary, move the folder into place; the summary (`stats.json`'s content). On failure
+    `tmp` is removed and the exception raised again."""
+    entries, qhash = list(source.entries), source.digest
     try:
         progress_dir = storage.join(tmp, PROGRESS_DIR)
         with (
@@ -94,36 +113,10 @@ def run(argv: list[str]) -> int:
         )
         finalize.discard(aux)
         finalize.move_into_place(tmp, opts.output)
-    except Exception as e:
+    except Exception:
         finalize.discard(tmp)
-        print(f"curate: job failed: {_cause(e)}", file=sys.stderr)
-        return 1
-    if "worldwide" in result:
-        print(f"curate: per-language t: {world_t(result['worldwide'])}", file=sys.stderr)
-    flow = result["flow"]
-    print(
-        f"curate: {flow['read']} candidates -> {flow['kept']} kept, {result['rejected']} "
-        f"rejected in {time.monotonic() - start:.1f}s; wrote {opts.output}",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def describe(folder: str, inputs: list[tuple[str, int]]):
-    """The progress line of a curate job from its workers' ticks in `folder`."""
-    ticks = Ticks(folder)
-    files, total = len(inputs), sum(size for _, size in inputs)
-
-    def status(elapsed: float) -> Status:
-        t = ticks.poll()
-        text = (
-            f"files {t['files']}/{files}, {t['bytes'] / 1e6:,.1f}/{total / 1e6:,.1f} MB read, "
-            f"{t['candidates']:,} candidates, {t['matched']:,} matched, {t['kept']:,} kept, "
-            f"{rate(t['bytes'], elapsed) / 1e6:.1f} MB/s, {clock(elapsed)} elapsed"
-        )
-        return Status(text, t["bytes"], total)
-
-    return status
+        raise
+    return result
 
 
 def _cause(e: BaseException) -> str:
