@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import queries
 from schemas.layout import write_text_atomic
-from synth import concepts, crawl
+from synth import concepts, crawl, pages
 
 EXACT_COPY_FRACTION = 0.04
 NEAR_COPY_FRACTION = 0.04
@@ -39,7 +39,7 @@ def concept_entries() -> list[str]:
     out = []
     for color in concepts.COLORS:
         for shape in concepts.SHAPES:
-            plural = crawl.PLURAL.get(shape, shape + "s")
+            plural = pages.PLURAL.get(shape, shape + "s")
             out += [f"{color} {shape}", f"{color} {plural}"]
     out += [f"{bg} background" for bg in concepts.BACKGROUNDS]
     return out
