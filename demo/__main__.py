@@ -14,7 +14,8 @@ import time
 from dataclasses import fields
 
 from demo import evalset
-from demo.flow import Demo, DemoConfig
+from demo.config import DemoConfig
+from demo.flow import Demo
 from demo.stages import StageFailed
 from demo.summary import print_summary
 

@@ -2,8 +2,8 @@
 
 queries -> crawl (+ held-out eval images and retrieval table) -> `pipeline run` (image host
 up) -> held-out shards (`pipeline download`) -> `trainer train` -> `trainer zeroshot` ->
-`trainer retrieval` -> `pipeline report`. Paths are those of `Paths`; flags those of
-`DemoConfig` (the CLI in `demo.__main__`).
+`trainer retrieval` -> `pipeline report`. Paths are those of `demo.config.Paths`; flags those
+of `demo.config.DemoConfig` (the CLI in `demo.__main__`).
 """
 
 from __future__ import annotations
@@ -12,99 +12,16 @@ import contextlib
 import glob
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from demo import evalset, world
+from demo.checks import json_ok, shard_spec, verified
+from demo.config import DemoConfig, Paths, download_flags
 from demo.host import ImageHostProcess, pick_port, port_free
 from demo.stages import Stages, last_json_line
-from pipeline import verify
 from schemas.layout import write_text_atomic
-from synth import concepts
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    out: str = os.path.join("out", "demo")
-    pages: int = 2500
-    files: int = 4
-    seed: int = 0
-    port: int = 18765
-    hostile_fraction: float = 0.02
-    max_per_query: int = 50
-    image_size: int = 64
-    eval_classes: str = "color"
-    eval_per_class: int = 40
-    retrieval_n: int = 500
-    epochs: int = 6
-    batch_size: int = 128
-    lr: float = 2e-3
-    workers: int = 1
-    languages: str = "en"  # more than one (en,de): worldwide curation over per-language lists
-
-    @property
-    def other_languages(self) -> list[str]:
-        return [x for x in dict.fromkeys(self.languages.split(",")) if x and x != "en"]
-
 
 WORLD_LIST_SIZE = 20_000  # the other languages' embedded lists, trimmed: the demo stays quick
-
-
-class Paths:
-    def __init__(self, out: str):
-        self.out = out
-        self.embedded = os.path.join(out, "queries.parquet")
-        self.queries = os.path.join(out, "queries_demo.txt")
-        self.lists = os.path.join(out, "lists")  # per-language lists (--languages en,XX)
-        self.crawl = os.path.join(out, "crawl")
-        self.data = os.path.join(out, "data")
-        self.heldout_table = os.path.join(out, "heldout_urls.parquet")
-        self.heldout = os.path.join(out, "heldout")
-        self.eval_images = os.path.join(out, "eval_images")
-        self.run = os.path.join(out, "runs", "tiny")
-        self.zeroshot = os.path.join(out, "zeroshot.json")
-        self.retrieval = os.path.join(out, "retrieval.json")
-        self.host_log = os.path.join(out, "logs", "image_host.log")
-        self.tls = os.path.join(out, "tls")  # the image host's test CA (ca.pem), made at start
-
-
-def verified(folder: str) -> bool:
-    """`pipeline verify`'s check, in process: every shard opens and all counts agree."""
-    if not os.path.isfile(os.path.join(folder, "stats.json")):
-        return False
-    errors, _ = verify.verify(folder)
-    return not errors
-
-
-def shard_spec(folder: str) -> str:
-    """A brace spec over the shards listed in `folder/shards/sizes.json` that hold samples."""
-    with open(os.path.join(folder, "shards", "sizes.json"), encoding="utf-8") as f:
-        sizes = json.load(f)
-    names = sorted(n for n, count in sizes.items() if count > 0)
-    if not names:
-        raise RuntimeError(f"{folder}: no samples downloaded")
-    return "::".join(os.path.join(folder, "shards", n) for n in names)
-
-
-def download_flags(cfg: DemoConfig) -> list[str]:
-    # Only 127.0.0.1 is opened; the synthetic hosts' names map to it. Short timeouts keep the
-    # slow/endless hostile routes from dominating the demo's wall time.
-    # The image host speaks https too (on the same port), with a CA it makes when it starts.
-    return [
-        "--ca-bundle",
-        os.path.join(Paths(cfg.out).tls, "ca.pem"),
-        "--resolve",
-        f"*.{concepts.DOMAIN}:127.0.0.1",
-        "--allow-networks",
-        "127.0.0.1/32",
-        "--image-size",
-        str(cfg.image_size),
-        "--shard-size",
-        "2000",
-        "--timeout",
-        "2",
-        "--retries",
-        "1",
-    ]
 
 
 class Demo:
@@ -205,40 +122,16 @@ class Demo:
             self._host = stack.enter_context(ImageHostProcess(port, self.p.host_log, self.p.tls))
 
     def data(self, stack: contextlib.ExitStack, port: int) -> None:
+        """`pipeline run` over the crawl into `data`, then the held-out download."""
         c, p = self.cfg, self.p
         flags = download_flags(c)
         params = self.params("crawl", "queries", flags=flags, t=c.max_per_query)
-        queries = [p.queries]
         if c.other_languages:
             params["languages"] = c.languages
-            queries = [p.lists, "--languages", "all"]
 
         def run_pipeline() -> None:
             self.host(stack, port)
-            if os.path.isfile(os.path.join(p.data, "curate", "stats.json")):
-                # curate finished before: resume the download (it skips complete shards)
-                args = [
-                    "pipeline",
-                    "download",
-                    "--manifest",
-                    os.path.join(p.data, "curate"),
-                    "--output",
-                    p.data,
-                ]
-            else:
-                args = [
-                    "pipeline",
-                    "run",
-                    "--input",
-                    os.path.join(p.crawl, "*.warc.gz"),
-                    "--queries",
-                    *queries,
-                    "--output",
-                    p.data,
-                    "--max-per-query",
-                    str(c.max_per_query),
-                ]
-            self.st.command("pipeline_run", [*args, *flags])
+            self.st.command("pipeline_run", [*self._pipeline_args(), *flags])
 
         self.st.run("pipeline_run", params, lambda: verified(p.data), run_pipeline, clean=(p.data,))
 
@@ -264,6 +157,18 @@ class Demo:
             heldout,
             clean=(p.heldout,),
         )
+
+    def _pipeline_args(self) -> list[str]:
+        """`pipeline run` over the crawl, or `pipeline download` when curate finished before
+        (the download resumes: it skips complete shards); without the download flags."""
+        c, p = self.cfg, self.p
+        if os.path.isfile(os.path.join(p.data, "curate", "stats.json")):
+            return ["pipeline", "download", "--manifest", os.path.join(p.data, "curate"),
+                    "--output", p.data]  # fmt: skip
+        queries = [p.lists, "--languages", "all"] if c.other_languages else [p.queries]
+        return ["pipeline", "run", "--input", os.path.join(p.crawl, "*.warc.gz"),
+                "--queries", *queries, "--output", p.data,
+                "--max-per-query", str(c.max_per_query)]  # fmt: skip
 
     def train(self) -> None:
         c, p = self.cfg, self.p
@@ -326,7 +231,7 @@ class Demo:
             self.st.run(
                 name,
                 self.params("train", "eval_images", "heldout_download"),
-                lambda: _json_ok(path),
+                lambda: json_ok(path),
                 action,
             )
 
@@ -357,12 +262,3 @@ class Demo:
         self.evaluate()
         report = self.report()
         return {"config": asdict(self.cfg), "port": port, "report": report}
-
-
-def _json_ok(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8") as f:
-            last_json_line(f.read())
-        return True
-    except (OSError, ValueError):
-        return False
