@@ -99,19 +99,7 @@ class Trainer:
             model = torch.compile(model)
         self.ctx = StepContext(model, raw, optimizer, scaler, env.device, cfg.precision)
         self.step_samples = data_cfg.batch_size * env.world_size * cfg.accum_freq
-        self.balance, self.data = None, None
-        if data_cfg.balance_t is not None:
-            self.balance = BalancePlan.build(
-                expand_spec(data_cfg.spec),
-                data_cfg.balance_t,
-                data_cfg.seed,
-                data_cfg.balance_counts,
-            )
-            self.epochs = epoch_steps(self.balance, cfg.epochs, self.step_samples)
-        else:
-            self.data = make_train_data(data_cfg, tokenizer, salt=self.step)
-            per_epoch = max(1, self.data.steps_per_epoch // cfg.accum_freq)
-            self.epochs = EpochSteps((per_epoch,) * cfg.epochs)
+        self._plan_data()
         self.steps_per_epoch = self.epochs.steps[0]
         self.total_steps = self.epochs.total
         self.skipped: Counter[str] = Counter()
@@ -122,6 +110,24 @@ class Trainer:
             cfg.tensorboard,
             resume_step=self.step if resume_state else None,
         )
+
+    def _plan_data(self) -> None:
+        """`balance` (a per-epoch BalancePlan under `--balance-t`) or `data` (one loader for
+        every epoch), and `epochs`, the optimizer steps of each epoch."""
+        cfg, data_cfg = self.cfg, self.data_cfg
+        self.balance, self.data = None, None
+        if data_cfg.balance_t is not None:
+            self.balance = BalancePlan.build(
+                expand_spec(data_cfg.spec),
+                data_cfg.balance_t,
+                data_cfg.seed,
+                data_cfg.balance_counts,
+            )
+            self.epochs = epoch_steps(self.balance, cfg.epochs, self.step_samples)
+        else:
+            self.data = make_train_data(data_cfg, self.tokenizer, salt=self.step)
+            per_epoch = max(1, self.data.steps_per_epoch // cfg.accum_freq)
+            self.epochs = EpochSteps((per_epoch,) * cfg.epochs)
 
     def run_config(self) -> dict:
         return {
