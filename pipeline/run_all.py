@@ -35,10 +35,19 @@ def split_argv(argv: list[str]) -> tuple[argparse.Namespace, list[str], list[str
     return dl, curate_argv, beam_args
 
 
+def help_parser() -> argparse.ArgumentParser:
+    """A parser for `--help` only: curate's flags and download's (each from its one
+    declaration), with this module's doc as the description."""
+    flags = [*cli.flags_of(curate_options.CurateOptions), *download_flags(manifest=False)]
+    p = cli.parser("python -m pipeline run", __doc__, flags, beam=True)
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    return p
+
+
 def run(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if any(a in ("-h", "--help") for a in argv):
-        print(__doc__)
+        print(help_parser().format_help())
         return 0
     try:
         dl, curate_argv, beam_args = split_argv(argv)

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from pipeline.run_all import split_argv
+from pipeline.run_all import run, split_argv
 from pipeline.verify import verify
 from synth.concepts import IMAGE_HOSTS, SHAPES, Concept, image_url
 from tests.pipeline.download.conftest import RESOLVE, write_jsonl
@@ -25,6 +25,17 @@ def test_flags_split_between_the_two_stages():
     assert curate[:2] == ["--input", "a.jsonl"] and "--url-col" in curate and "--seed" in curate
     assert curate[-2:] == ["--output", "/o/curate"] and "--shard-size" not in curate
     assert beam == ["--direct_num_workers=1"]
+
+
+def test_help_lists_the_flags_of_both_stages(capsys):
+    assert run(["--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in ("--input", "--queries", "--max-per-query", "--output",  # curate's
+                 "--image-size", "--shard-size", "--ca-bundle", "--allow-networks",  # download's
+                 "--log-level"):  # fmt: skip
+        assert f"{flag} " in out, flag
+    assert "--manifest MANIFEST" not in out  # download reads curate's output here
+    assert "Curate into `DIR/curate/`" in out  # the description stays
 
 
 def test_run_takes_a_table_to_verified_shards(host, tmp_path):
