@@ -7,7 +7,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.download.cli import run
+from pipeline.download.fetch import Fetcher
 from pipeline.download.manifest import ManifestError, list_inputs, read_rows
+from pipeline.download.options import DownloadConfig
+from pipeline.download.worker import _fetch_one
+from schemas.vocab import DownloadReason as R
 
 
 def test_tables_in_order_with_offsets(tmp_path):
@@ -23,7 +27,11 @@ def test_tables_in_order_with_offsets(tmp_path):
         ("parquet", 0, 2), ("csv", 2, 1), ("tsv", 3, 1), ("jsonl", 4, 2)]  # fmt: skip
     rows = [r for f in files for r in read_rows(f)]
     assert [r["caption"] for r in rows] == ["one", "two", "three", "four, with comma", "five", ""]
-    assert rows[1]["url"] is None and rows[5]["url"] is None  # kept: they fail as bad_url
+    assert rows[1]["url"] is None and rows[5]["url"] is None  # kept: they fail, never dropped
+    assert not rows[1].get("bad_record") and rows[5]["bad_record"] is True  # "not json"
+    fetcher = Fetcher(DownloadConfig(output="unused"))
+    reasons = [_fetch_one(fetcher, fetcher.cfg, r)[3].split(":")[0] for r in (rows[1], rows[5])]
+    assert reasons == [R.BAD_URL, R.BAD_RECORD]  # a row without url; a line that is no record
 
 
 def test_curate_folder_carries_its_metadata(tmp_path):
