@@ -17,6 +17,7 @@ worker counts.
 
 from __future__ import annotations
 
+from runtime import storage
 from schemas.arrow import parquet_bytes
 from schemas.records import QueryEntry
 from schemas.vocab import QuerySource
@@ -50,6 +51,4 @@ def breakdown(rows: list[QueryEntry]) -> dict[str, int]:
 
 def write(path: str, rows: list[QueryEntry]) -> None:
     """Write rows atomically to a local path or s3://, gs:// (`runtime.storage`)."""
-    from runtime import storage  # deferred (imports Beam): start-up of the embedded build
-
     storage.write_bytes(path, parquet_bytes(QueryEntry, rows))

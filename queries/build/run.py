@@ -22,6 +22,7 @@ from queries.build.embedded import embedded_unigrams
 from queries.build.errors import QueryBuildError
 from queries.build.wordnet import read_wordnet
 from queries.segment import UnsupportedLanguage, check_language
+from runtime import storage
 from runtime.logs import quiet_workers
 from schemas.records import QueryEntry
 from schemas.vocab import QuerySource
@@ -43,8 +44,6 @@ def expand_files(patterns: list[str], what: str) -> list[str]:
     """Files matching each pattern (local or Beam filesystem); an unmatched one is an error."""
     if not patterns:
         return []
-    from runtime import storage  # deferred (imports Beam): the embedded build never loads it
-
     files: set[str] = set()
     for pattern in patterns:
         try:
@@ -67,8 +66,6 @@ def build(config: BuildConfig, beam_args: list[str] | None = None) -> BuildResul
         raise QueryBuildError("--embedded builds without a dump: drop --wikipedia-dump/--pageviews")
     language = _language(config.language)
     if config.wikipedia_dump or config.pageviews or "://" in config.out:
-        from runtime import storage  # deferred (imports Beam): the embedded build never loads it
-
         storage.configure(beam_args or [])  # --s3_* flags before the first listing
     dumps = expand_files(config.wikipedia_dump, "Wikipedia dump")
     views = expand_files(config.pageviews, "pageviews")
@@ -130,15 +127,11 @@ def _work_dir(beam_options) -> str:
 
     temp = beam_options.view_as(GoogleCloudOptions).temp_location
     if temp:
-        from runtime import storage
-
         return storage.join(temp, f"queries-build-{uuid.uuid4().hex}")
     return tempfile.mkdtemp(prefix="queries-build-")
 
 
 def _remove(work_dir: str) -> None:
-    from runtime import storage
-
     try:
         storage.delete_tree(work_dir)
     except Exception:  # leftovers under temp_location are harmless; never mask the result
