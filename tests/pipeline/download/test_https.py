@@ -135,3 +135,24 @@ def test_download_cli_rejects_a_bad_ca_bundle(tmp_path, capsys):
     bogus.write_text("not a certificate\n")
     assert download(manifest, str(tmp_path / "out"), "--ca-bundle", str(bogus)) != 0
     assert "--ca-bundle" in capsys.readouterr().err
+
+
+def test_pipeline_run_passes_ca_bundle_to_its_download(pki, tls_host, tmp_path):
+    """`pipeline run --ca-bundle`: the download stage trusts the test CA (the system store
+    does not, see above), so every curated https image is fetched."""
+    from pipeline.main import main
+
+    shapes = ("circle", "square", "star")
+    rows = [{"url": tls_host.url(H, f"/img/run{i}.jpg", "https"),
+             "caption": f"a photo of a red {s} on white, number {i}"}
+            for i, s in enumerate(shapes)]  # fmt: skip
+    table = write_jsonl(tmp_path / "t.jsonl", rows)
+    (tmp_path / "q.txt").write_text("\n".join(shapes) + "\n")
+    out = str(tmp_path / "out")
+    rc = main(["run", "--input", table, "--queries", str(tmp_path / "q.txt"), "--output", out,
+               "--allow-networks", "127.0.0.1/32", "--resolve", RESOLVE,
+               "--ca-bundle", pki.ca_file, "--direct_num_workers=1"])  # fmt: skip
+    assert rc == 0
+    table = pq.read_table(glob.glob(os.path.join(out, "shards", "*.parquet"))[0]).to_pylist()
+    assert table and {r["caption"] for r in table} <= {r["caption"] for r in rows}
+    assert {r["status"] for r in table} == {"success"}  # without the CA: cert_untrusted
