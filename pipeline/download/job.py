@@ -56,6 +56,14 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
             **{k: counts.get(k, 0) for k in SUMMARY_KEYS}}  # fmt: skip
 
 
+def _empty_summary(cfg: DownloadConfig) -> dict:
+    """The dedup summary of a job with no rows (what the graph reports for nothing hashed)."""
+    from pipeline.download.graph import SUMMARY_KEYS  # deferred: imports Beam
+
+    return {"near_dup_hamming": cfg.near_dup_hamming, "exclude_images": 0,
+            **dict.fromkeys(SUMMARY_KEYS, 0)}  # fmt: skip
+
+
 def describe(output: str, todo: int):
     """The progress line of a download from the `NNNNN_stats.json` each finished shard writes
     (shards complete before the job are not counted)."""
@@ -112,7 +120,8 @@ def execute(cfg: DownloadConfig, inputs: list[InputFile], beam_args: list[str], 
     sids = list(range(math.ceil(total / cfg.shard_size)))
     done = shardio.complete_shards(cfg.output, sids)
     _check_resumable(cfg, done)
-    summary = _run_beam(cfg, inputs, done, beam_args)
+    # an empty manifest has no shard to write nor hash: nothing for the job to run
+    summary = _run_beam(cfg, inputs, done, beam_args) if sids else _empty_summary(cfg)
     missing = sorted(set(sids) - shardio.complete_shards(cfg.output, sids))
     if missing:
         raise RuntimeError(f"shards not written: {missing[:10]}")

@@ -204,3 +204,18 @@ def test_resume_refuses_shards_written_with_other_flags(job, tmp_path, capsys):
     shutil.copytree(out, copy)
     assert download(manifest, copy, *FLAGS, "--image-size", "128") == 2
     assert "image_size" in capsys.readouterr().err
+
+
+def test_an_empty_manifest_is_an_empty_complete_output(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("")
+    out = str(tmp_path / "out")
+    assert download(str(manifest), out) == 0
+    with open(os.path.join(out, "shards", "sizes.json")) as f:
+        assert json.load(f) == {}
+    with open(os.path.join(out, "stats.json")) as f:
+        stats = json.load(f)
+    assert stats["count"] == 0 and stats["shards"] == 0
+    assert os.path.exists(os.path.join(out, "run.json"))
+    problems, totals = verify(out)
+    assert problems == [] and totals["shards"] == 0
