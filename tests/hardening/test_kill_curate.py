@@ -68,12 +68,10 @@ def test_kill_curate_twice_then_rerun_equals_an_uninterrupted_run(tmp_path):
             subprocess.run(_cmd(crawl_dir, queries, ref), stderr=subprocess.DEVNULL).returncode == 0
         )
         cmd = _cmd(crawl_dir, queries, out)
-        started = []
 
-        def reading():  # the temporary folder exists and the workers have had time to start
-            if glob.glob(out + ".openwit-tmp-*") and not started:
-                started.append(time.monotonic())
-            return bool(started) and time.monotonic() - started[0] > 4
+        def reading():  # a worker has spilled its first read candidates to dedup's buckets
+            # (a fixed delay after the temporary folder appeared let a fast run finish first)
+            return bool(glob.glob(out + ".openwit-tmp-*/_spill/dedup/*"))
 
         def writing():  # a writer has a part under its scratch name
             return bool(glob.glob(out + ".openwit-tmp-*/*/_tmp/*"))
