@@ -26,10 +26,6 @@ from schemas.layout import RUN_FILE, TMP_MARK, tmp_name
 log = logging.getLogger("pipeline.curate")
 
 
-def is_local(path: str) -> bool:
-    return not storage.is_remote(path)
-
-
 def temp_sibling(out: str) -> str:
     return tmp_name(out.rstrip("/"), uuid.uuid4().hex[:12])
 
@@ -37,7 +33,7 @@ def temp_sibling(out: str) -> str:
 def discard_stale(out: str) -> list[str]:
     """Remove `OUT.openwit-tmp-*` folders of earlier killed runs; their paths."""
     prefix = out.rstrip("/") + TMP_MARK + "-"
-    if is_local(out):
+    if not storage.is_remote(out):
         parent = os.path.dirname(prefix) or "."
         name = os.path.basename(prefix)
         stale = sorted(
@@ -67,7 +63,7 @@ def discard(tmp: str) -> None:
 
 
 def move_into_place(tmp: str, out: str) -> None:
-    if is_local(out):
+    if not storage.is_remote(out):
         old = None
         if os.path.exists(out):
             old = tmp_name(out.rstrip("/"), "old-" + uuid.uuid4().hex[:12])

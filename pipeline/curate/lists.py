@@ -22,10 +22,6 @@ from runtime import storage
 ALL = "all"
 
 
-def read_bytes(path: str) -> bytes:
-    return storage.read_bytes(path)
-
-
 def is_folder(path: str) -> bool:
     """A folder of lists: a local directory, or an object-store prefix ending in `/`."""
     if "://" not in path:
@@ -54,7 +50,7 @@ class QuerySource:
     @classmethod
     def open(cls, path: str, languages: tuple[str, ...]) -> QuerySource:
         if not is_folder(path):
-            data = read_bytes(path)
+            data = storage.read_bytes(path)
             return cls(path, tuple(loads(data, path)), hashlib.sha256(data).hexdigest())
         available = {language_of_file(f): f for f in list_files(path)}
         missing = sorted(set(languages) - {ALL} - set(available))
@@ -64,7 +60,7 @@ class QuerySource:
         digest = hashlib.sha256()
         named = []
         for f in files:
-            data = read_bytes(f)
+            data = storage.read_bytes(f)
             digest.update(f.rsplit("/", 1)[-1].encode() + b"\0" + data + b"\0")
             named.append((f, data))
         lists = parse_lists(named)

@@ -24,7 +24,7 @@ from pipeline.curate.counting import (
     outputs_in_window,
     settle_gc,
 )
-from pipeline.curate.lists import QuerySource, read_bytes
+from pipeline.curate.lists import QuerySource
 from pipeline.curate.worldwide import qualified_matches
 from queries.lists import UnionMatcher
 from queries.matcher import QueryMatcher
@@ -33,7 +33,7 @@ from schemas.vocab import Reason
 MATCH_TEXTS = 4096  # pairs per match_batch call
 
 
-__all__ = ["MatchQueries", "read_bytes"]
+__all__ = ["MatchQueries"]
 
 
 class _Matcher:
