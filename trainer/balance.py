@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.layout import pair_id
+from schemas.layout import pair_id, tmp_name
 from trainer import remote
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ class BalancePlan:
             (self.draw_table(mask), path),
             (self.entry_table(mask), os.path.join(folder, f"epoch_{epoch:04d}_counts.parquet")),
         ):
-            tmp = f"{target}.tmp-{os.getpid()}"
+            tmp = tmp_name(target, str(os.getpid()))
             pq.write_table(table, tmp)
             os.replace(tmp, target)  # a reader never sees half a file
         return path

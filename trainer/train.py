@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from schemas.layout import tmp_name
 from schemas.results import MetricsRecord
 from trainer.balance import BalancePlan, EpochSteps, epoch_steps
 from trainer.checkpoint import CHECKPOINT_DIR, save_checkpoint
@@ -60,7 +61,7 @@ def prepare_tokenizer(
         log.info("training a tokenizer (vocab %d) on the captions of %s", vocab_size, spec)
         tok = train_tokenizer(iter_captions(spec, limit=TOKENIZER_MAX_CAPTIONS), vocab_size)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+        tmp = out.with_name(tmp_name(out.name, str(os.getpid())))
         tok.save(tmp)
         os.replace(tmp, out)
     barrier()
