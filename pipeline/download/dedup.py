@@ -61,7 +61,7 @@ class BandIndex:
                         yield other
 
 
-class _UnionFind:
+class UnionFind:
     def __init__(self):
         self.parent: dict[str, str] = {}
 
@@ -96,7 +96,7 @@ def plan(entries: list[dict], t: int, exclude: list[int] = ()) -> dict[str, tupl
             out[e["key"]] = (Status.EXCLUDED, f"{DownloadReason.EVAL_OVERLAP}: hamming {d}")
         else:
             kept.append((e["key"], e["sha256"], h))
-    uf = _UnionFind()
+    uf = UnionFind()
     by_sha, by_phash = {}, {}
     for key, sha, h in kept:
         uf.find(key)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipeline.download.dedup import BandIndex, _UnionFind, bands
+from pipeline.download.dedup import BandIndex, UnionFind, bands
 from runtime.engines import widen, with_outputs
 from schemas.vocab import DownloadReason, Status
 
@@ -80,7 +80,7 @@ class UnionEdgesFn(beam.CombineFn):
     linked samples, not of edges (a dense band bucket yields many edges)."""
 
     def create_accumulator(self):
-        return _UnionFind(), {}, {}
+        return UnionFind(), {}, {}
 
     def add_input(self, acc, item):
         uf, nodes, excluded = acc
