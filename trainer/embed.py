@@ -25,7 +25,7 @@ from trainer.config import PRECISIONS
 from trainer.data import SkipCounter
 from trainer.distributed import pick_device
 from trainer.model import CLIP
-from trainer.progress import ProgressBar
+from trainer.progress import progress_bar
 from trainer.samples import batched, iter_samples
 from trainer.step import autocast
 from trainer.tokenizer import CLIPTokenizer
@@ -125,7 +125,7 @@ def embed(
         raise ValueError("give exactly one of --images, --texts, --data")
     dev = pick_device(device)
     model, tokenizer = load_for_eval(checkpoint, dev)
-    bar = ProgressBar("embed", enabled=progress)
+    bar = progress_bar("embed", enabled=progress)
     if images is not None:
         rows = _image_rows(model, images, batch_size, dev, bar)
     elif texts is not None:

@@ -22,7 +22,7 @@ from trainer.checkpoint import load_for_eval
 from trainer.data import SkipCounter, count_samples, expand_spec
 from trainer.distributed import pick_device
 from trainer.embed import BATCH_FLAGS, encode_images, encode_texts
-from trainer.progress import ProgressBar
+from trainer.progress import progress_bar
 from trainer.samples import batched, iter_samples
 from trainer.step import autocast
 
@@ -46,8 +46,8 @@ def score(
     dev = pick_device(device)
     model, tokenizer = load_for_eval(checkpoint, dev)
     counter = SkipCounter()
-    bar = ProgressBar("score", enabled=progress)
-    if bar.enabled:  # counting may read every tar's member list: only for a visible bar
+    bar = progress_bar("score", enabled=progress)
+    if not bar.disable:  # counting may read every tar's member list: only for a visible bar
         bar.total = count_samples(expand_spec(data))
     cols: dict[str, list] = {name: [] for name in SCHEMA.names}
     with autocast(dev, precision):
