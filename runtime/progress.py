@@ -124,21 +124,28 @@ def _loop(label, describe, stop: threading.Event, stream, interval: float, tty: 
         from tqdm import tqdm  # deferred: only on a terminal
 
         bar = tqdm(desc=label, file=stream, leave=False, dynamic_ncols=True)
+    shown = False
     try:
         while not stop.wait(1.0 if tty else interval):
-            status = describe(time.monotonic() - start)
-            if bar is not None:
-                bar.total = status.total
-                bar.n = status.done
-                bar.set_postfix_str(status.text, refresh=False)
-                bar.refresh()
-            else:
-                print(f"{label}: {status.text}", file=stream, flush=True)
+            _show(label, describe(time.monotonic() - start), bar, stream)
+            shown = True
+        if shown:  # the block is done: a display that showed progress ends on the final counts
+            _show(label, describe(time.monotonic() - start), bar, stream)
     except Exception as e:  # noqa: BLE001 - a broken progress display must not stop the job
         log.debug("progress display stopped: %s", e)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _show(label: str, status: Status, bar, stream) -> None:
+    if bar is not None:
+        bar.total = status.total
+        bar.n = status.done
+        bar.set_postfix_str(status.text, refresh=False)
+        bar.refresh()
+    else:
+        print(f"{label}: {status.text}", file=stream, flush=True)
 
 
 @contextlib.contextmanager
