@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.download import make_urls, start_host  # noqa: E402
-from pipeline.download import imaging  # noqa: E402
+from pipeline.download import allocator, imaging  # noqa: E402
 from pipeline.download.fetch import Fetcher  # noqa: E402
 from pipeline.download.options import DownloadConfig  # noqa: E402
 
@@ -65,6 +65,7 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=18951)
     ap.add_argument("--https", action="store_true")
     args = ap.parse_args()
+    allocator.tune()  # as a download worker does
     with tempfile.TemporaryDirectory() as tmp:
         urls = make_urls(args.port, args.images)
         with open(os.path.join(tmp, "urls.txt"), "w") as f:

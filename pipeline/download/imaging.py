@@ -97,6 +97,16 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
+def draft_box(w: int, h: int, size: int, mode: str) -> tuple[int, int]:
+    """The size to ask of JPEG `draft` (which keeps both sides >= it, at 1/2, 1/4 or 1/8
+    scale): the side that `mode` scales to `size` must stay >= `size`, the other is free.
+    `border` and `keep_ratio_largest` scale the longer side, so a 1024x768 photo decodes at
+    1/4 (256x192) and needs no resize at all; the other modes scale the shorter side."""
+    if mode in ("keep_ratio", "center_crop"):
+        return size, size
+    return (size, 1) if w >= h else (1, size)
+
+
 def open_checked(data: bytes, cfg: DownloadConfig) -> tuple[Image.Image, tuple[int, int]]:
     """(RGB image, original upright size): header limits checked first, first frame, EXIF."""
     if sniff(data) is None:
@@ -117,7 +127,7 @@ def open_checked(data: bytes, cfg: DownloadConfig) -> tuple[Image.Image, tuple[i
     if cfg.max_aspect_ratio and max(w, h) / max(min(w, h), 1) > cfg.max_aspect_ratio:
         raise ImageError(R.ASPECT_RATIO, f"{w}x{h}")
     if img.format == "JPEG" and cfg.resize_mode != "no":
-        img.draft("RGB", (cfg.image_size, cfg.image_size))  # decode at the smallest scale >= size
+        img.draft("RGB", draft_box(w, h, cfg.image_size, cfg.resize_mode))
     try:
         img.load()
         # exif_transpose copies the whole image even when there is nothing to turn: look first.
@@ -139,7 +149,10 @@ def resize(img: Image.Image, size: int, mode: str) -> tuple[Image.Image, Image.I
     # img2dataset's defaults: area averaging (Pillow's BOX) down, Lanczos up.
     down = new[0] * new[1] < w * h
     resample = Image.Resampling.BOX if down else Image.Resampling.LANCZOS
-    scaled = img if new == img.size else img.resize(new, resample)
+    # reducing_gap 1: a large reduction first averages whole pixel blocks (Image.reduce), then
+    # BOX-resizes the rest: ~0.6x the CPU of one BOX pass, within 1/255 on average of it.
+    gap = 1.0 if down else None
+    scaled = img if new == img.size else img.resize(new, resample, reducing_gap=gap)
     if mode == "border":
         canvas = Image.new("RGB", (size, size), (255, 255, 255))
         canvas.paste(scaled, ((size - new[0]) // 2, (size - new[1]) // 2))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipeline.download import shardio
+from pipeline.download import allocator, shardio
 from pipeline.download.fetch import Fetcher
 from pipeline.download.manifest import InputFile, read_rows
 from pipeline.download.options import DownloadConfig
@@ -32,7 +32,7 @@ class DownloadShardFn(beam.DoFn):
     """(shard id, [(index, row)]) -> the shard's stats dict, after writing it.
 
     The Fetcher (DNS cache, robots.txt cache, per-host caps) lives once per worker
-    process, made in `setup`.
+    process, made in `setup`, which also tunes the process's allocator for image buffers.
     """
 
     def __init__(self, cfg: DownloadConfig):
@@ -40,6 +40,7 @@ class DownloadShardFn(beam.DoFn):
         self.fetcher = None
 
     def setup(self):
+        allocator.tune()
         self.fetcher = Fetcher(self.cfg)
 
     def teardown(self):

@@ -103,3 +103,28 @@ def test_phash_matches_imagehash():
     ours = int(phash(img), 16)
     theirs = int(str(imagehash.phash(img)), 16)
     assert (ours ^ theirs).bit_count() <= 2
+
+
+@pytest.mark.parametrize(
+    "mode,decoded",
+    [("border", (256, 192)), ("keep_ratio_largest", (256, 192)), ("keep_ratio", (512, 384)),
+     ("center_crop", (512, 384)), ("no", (1024, 768))],
+)  # fmt: skip
+def test_jpeg_decodes_at_the_smallest_scale_the_mode_needs(mode, decoded):
+    from pipeline.download.imaging import open_checked
+
+    data, _ = draw.render("/img/d.jpg", "mode=plain&w=1024&h=768")
+    img, original = open_checked(data, cfg(image_size=256, resize_mode=mode))
+    assert img.size == decoded and original == (1024, 768)
+    p = process(data, cfg(image_size=256, resize_mode=mode))
+    assert (p.original_width, p.original_height) == (1024, 768)
+
+
+def test_allocator_tuning_applies_on_glibc():
+    import platform
+
+    from pipeline.download import allocator
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert allocator.tune() and allocator.tune()  # idempotent
