@@ -11,13 +11,13 @@ run left behind are removed by `clean_tmp`.
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.download import ustar
 from runtime import storage
 from schemas import layout
 from schemas.arrow import parquet_bytes
@@ -66,12 +66,6 @@ def clean_tmp(out: str) -> list[str]:
     return removed
 
 
-def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size, info.mode, info.mtime = size, 0o644, 0  # fixed: same content -> same bytes
-    return info
-
-
 def _json_bytes(data: dict) -> bytes:
     return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
 
@@ -79,30 +73,31 @@ def _json_bytes(data: dict) -> bytes:
 class ShardWriter:
     """Shard `sid` of folder `out`: `add` samples, then `commit(rows, stats, hashes)`.
 
-    `add(key, ext, image, caption, meta)` appends `KEY.ext`, `KEY.txt`, `KEY.json`;
-    `add_member(tarinfo, data)` copies a member of another tar. `commit` writes the hashes
-    sidecar (unless `hashes` is None), the parquet (`ShardRow` dicts), the stats json, and the
-    tar last. `abort()` leaves nothing under a final name. Use as a context manager to abort
-    on an exception."""
+    `add(key, ext, image, caption, meta)` appends `KEY.ext`, `KEY.txt`, `KEY.json` (a USTAR
+    tar, as `tarfile` writes one: `ustar`). `commit` writes the hashes sidecar (unless
+    `hashes` is None), the parquet (`ShardRow` dicts), the stats json, and the tar last.
+    `abort()` leaves nothing under a final name. Use as a context manager to abort on an
+    exception."""
 
     def __init__(self, out: str, sid: int):
         self.out, self.sid, self.paths = out, sid, paths(out, sid)
         self._file = storage.AtomicFile(self.paths["tar"])
-        self._tar = tarfile.open(fileobj=self._file.file, mode="w", format=tarfile.USTAR_FORMAT)
+        self._offset = 0
 
     def add(self, key: str, ext: str, image: bytes, caption: str, meta: dict) -> None:
-        for name, data in (
-            (f"{key}.{ext}", image),
-            (f"{key}.txt", caption.encode("utf-8", "replace")),
-            (f"{key}.json", json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()),
-        ):
-            self._tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+        meta_json = json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()
+        self._write(b"".join((
+            ustar.member(f"{key}.{ext}", image),
+            ustar.member(f"{key}.txt", caption.encode("utf-8", "replace")),
+            ustar.member(f"{key}.json", meta_json),
+        )))  # fmt: skip
 
-    def add_member(self, member: tarfile.TarInfo, data) -> None:
-        self._tar.addfile(member, data)
+    def _write(self, data: bytes) -> None:
+        self._file.file.write(data)
+        self._offset += len(data)
 
     def commit(self, rows: list, stats: dict, hashes: list | None = None) -> None:
-        self._tar.close()
+        self._write(ustar.trailer(self._offset))
         p = self.paths
         if hashes is not None:
             table = pa.Table.from_pylist(hashes, schema=HASH_SCHEMA)
@@ -114,7 +109,6 @@ class ShardWriter:
         self._file.commit()
 
     def abort(self) -> None:
-        self._tar.close()
         self._file.abort()
 
     def __enter__(self):
@@ -143,15 +137,7 @@ def rewrite_shard(out: str, sid: int, removals: dict[str, tuple[str, str]], upda
     rows = pq.read_table(pa.BufferReader(storage.read_bytes(p["parquet"]))).to_pylist()
     if not any(r["key"] in removals and r["status"] == "success" for r in rows):
         return False
-    with storage.atomic_writer(p["tar"]) as dst_file:
-        with (
-            storage.open_read(p["tar"]) as src_file,
-            tarfile.open(fileobj=src_file) as src,
-            tarfile.open(fileobj=dst_file, mode="w", format=tarfile.USTAR_FORMAT) as dst,
-        ):
-            for member in src:
-                if member.name.split(".", 1)[0] not in removals:
-                    dst.addfile(member, src.extractfile(member))
+    _rewrite_tar(p["tar"], set(removals))
     for r in rows:
         if r["key"] in removals and r["status"] == "success":
             r["status"], r["error_message"] = removals[r["key"]]
@@ -159,3 +145,30 @@ def rewrite_shard(out: str, sid: int, removals: dict[str, tuple[str, str]], upda
     storage.write_bytes(p["parquet"], parquet_bytes(ShardRow, rows))
     storage.write_bytes(p["stats"], _json_bytes(stats))
     return True
+
+
+def _rewrite_tar(path: str, drop_keys: set[str]) -> None:
+    """Rewrite the tar at `path` without the members of `drop_keys` (kept ones byte for byte)."""
+    with storage.open_read(path) as src, storage.atomic_writer(path) as dst:
+        try:
+            offset = 0
+            for _, header, _, data in ustar.scan(
+                src, lambda n: n.split(".", 1)[0] not in drop_keys
+            ):
+                if data is not None:
+                    dst.write(header)
+                    dst.write(data)
+                    offset += len(header) + len(data)
+            dst.write(ustar.trailer(offset))
+            return
+        except ustar.NotPlain:  # not a tar written by us: start again with tarfile
+            src.seek(0)
+            dst.seek(0)
+            dst.truncate()
+        with (
+            tarfile.open(fileobj=src) as old,
+            tarfile.open(fileobj=dst, mode="w", format=tarfile.USTAR_FORMAT) as new,
+        ):
+            for member in old:
+                if member.name.split(".", 1)[0] not in drop_keys:
+                    new.addfile(member, old.extractfile(member))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.download import ustar
 from pipeline.report.draws import load_draws
 from runtime import storage
 from runtime.storage import join
@@ -115,19 +116,38 @@ def shard_tars(d: str) -> list[str]:
 def scan_shards(tars: list[str], data: ReportData, max_thumbs: int = MAX_THUMBS) -> None:
     """Original image sizes of every sample (from KEY.json) and the first `max_thumbs` samples."""
     for path in tars:
-        parts: dict[str, dict[str, bytes]] = {}
         try:
-            with storage.open_read(path) as f, tarfile.open(fileobj=f) as tar:
-                for m in tar:
-                    key, _, ext = m.name.partition(".")
-                    want = ext == "json" or (len(data.samples) + len(parts) <= max_thumbs)
-                    if m.isfile() and want:
-                        parts.setdefault(key, {})[ext] = tar.extractfile(m).read()
+            parts = _tar_parts(path, max_thumbs - len(data.samples))
         except (OSError, tarfile.TarError) as e:
             data.notes.append(f"{path}: unreadable ({e.__class__.__name__})")
             continue
         for key, p in sorted(parts.items()):
             _add_sample(key, p, data, max_thumbs)
+
+
+def _tar_parts(path: str, thumbs: int) -> dict[str, dict[str, bytes]]:
+    """{key: {ext: bytes}} of a tar: every KEY.json, all members of about `thumbs` samples."""
+    parts: dict[str, dict[str, bytes]] = {}
+
+    def want(name: str) -> bool:
+        return name.partition(".")[2] == "json" or len(parts) <= thumbs
+
+    with storage.open_read(path) as f:
+        try:  # a shard as download writes it: headers parsed without tarfile (faster)
+            for name, _, size, payload in ustar.scan(f, want):
+                if payload is not None:
+                    key, _, ext = name.partition(".")
+                    parts.setdefault(key, {})[ext] = payload[:size]
+            return parts
+        except ustar.NotPlain:
+            f.seek(0)
+            parts.clear()
+        with tarfile.open(fileobj=f) as tar:
+            for m in tar:
+                if m.isfile() and want(m.name):
+                    key, _, ext = m.name.partition(".")
+                    parts.setdefault(key, {})[ext] = tar.extractfile(m).read()
+    return parts
 
 
 def _add_sample(key: str, p: dict[str, bytes], data: ReportData, max_thumbs: int) -> None:
