@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipeline.download import shardio
+from pipeline.download import allocator, shardio
 from pipeline.download.dedup_graph import PlanDedup
 from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig
@@ -36,6 +36,9 @@ class ReadHashesFn(beam.DoFn):
 
     def __init__(self, output: str):
         self.output = output
+
+    def setup(self):
+        allocator.freeze_startup_heap()  # a worker that wrote no shard (see allocator)
 
     def process(self, sid: int):
         entries = shardio.read_hashes(self.output, sid)

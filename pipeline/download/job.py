@@ -11,6 +11,7 @@ Step 3 reads only small files (per-shard stats, the job's dedup summary) in the 
 
 from __future__ import annotations
 
+import gc
 import math
 import platform
 import sys
@@ -41,6 +42,7 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
     p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
     build(p, cfg, inputs, done, exclude, summary_path)
     todo = math.ceil(sum(f.rows for f in inputs) / cfg.shard_size) - len(done)
+    gc.freeze()  # the ~1M objects of the imports: no collection walks them again (allocator)
     with quiet_workers(), progress.watching("download", describe(cfg.output, todo)):
         result = p.run()
         try:

@@ -41,6 +41,7 @@ class DownloadShardFn(beam.DoFn):
 
     def setup(self):
         allocator.tune()
+        allocator.freeze_startup_heap()
         self.fetcher = Fetcher(self.cfg)
 
     def teardown(self):

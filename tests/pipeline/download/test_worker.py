@@ -40,3 +40,22 @@ def test_image_processing_runs_in_at_most_image_slots_threads(host, tmp_path, mo
         fetcher.close()
     assert stats["successes"] == 40
     assert peak[0] == slots >= 2  # busy enough to fill every slot, never more
+
+
+def test_worker_setup_freezes_the_startup_heap(tmp_path):
+    import gc
+
+    from pipeline.download import allocator
+    from pipeline.download.graph import ReadHashesFn
+    from pipeline.download.transforms import DownloadShardFn
+
+    for fn in (DownloadShardFn(DownloadConfig(output=str(tmp_path))), ReadHashesFn("unused")):
+        gc.unfreeze()
+        allocator._frozen = False
+        try:
+            fn.setup()
+            assert gc.get_freeze_count() > 10_000  # the imports' objects
+        finally:
+            gc.unfreeze()
+            if hasattr(fn, "teardown"):
+                fn.teardown()
