@@ -5,7 +5,10 @@ issue's optimisations: stdlib `json` for WAT records (a copy of the reader as it
 every non-ASCII text, the text checks, fastText language id on every text that passed them
 (one `predict` call each), exact dedup, `match_batch` (4,096 texts per call, as the pipeline
 did), MetaCLIP balancing; then the manifest and rejects written as parquet. It reads the same
-files with the same libraries (FastWARC, selectolax, lid.176, the same QueryMatcher).
+files with the same libraries (FastWARC, selectolax, lid.176, the same QueryMatcher), and the
+per-candidate helpers as they were then (`bench/curate_frozen.py`: no later speed-up of a
+shared helper makes the baseline cheaper). The WARC framing is today's reader (issue 15's
+tolerant one: what the pipeline reads, the loop reads).
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ from collections import defaultdict
 import ftfy
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+from bench.curate_frozen import keep_rule, page_candidates, pair_id, reject
 from pipeline.curate import balance, filters, options
 from pipeline.curate.language import _Model, default_model_path
-from pipeline.curate.read.elements import PAIR, REJECT, reject
+from pipeline.curate.read import warc
+from pipeline.curate.read.elements import PAIR, REJECT
 from pipeline.curate.read.files import CheckedStream, read_file
-from pipeline.curate.read.images import page_candidates
 from pipeline.curate.read.warc import MAX_PAGE_BYTES
 from queries.matcher import QueryMatcher
-from schemas.layout import pair_id
 from schemas.vocab import Reason
 
 
@@ -83,6 +86,7 @@ def plain_loop(files: list[str], entries: list[str], out: str, t: int, fmt: str)
     rejects, seen, distinct = [], set(), []
     read = 0
     opts, _ = options.parse(["--input", "-", "--queries", "-", "--output", "-"])
+    warc.page_candidates = page_candidates  # the WARC reader's pages through the frozen helper
     for path in files:
         records = frozen_read_wat(path, 1000) if fmt == "wat" else read_file(path, opts)
         for kind, value in records:
@@ -129,7 +133,7 @@ def match_and_balance(matcher, distinct: list, rejects: list, t: int) -> list:
             counts[q] += 1
     rows = []
     for pid, cand, qs in matched:
-        if balance.keep_rule(0, t, pid, qs, counts):
+        if keep_rule(0, t, pid, qs, counts):
             rows.append(balance.manifest_row(pid, cand, qs))
         else:
             rejects.append(reject(cand[0], cand[1], Reason.BALANCED_OUT, cand[4]))
