@@ -72,7 +72,12 @@ def draw(seed: int, query: str, pid: str) -> float:
 
 
 def keep_rule(seed: int, t: int, pid: str, queries, counts) -> bool:
-    return any(counts[q] <= t or draw(seed, q, pid) < t / counts[q] for q in queries)
+    # the rule is an OR over the entries and draws are pure: an entry kept without a draw
+    # decides first, so a pair that also matched a common word (count over t) draws nothing
+    for q in queries:
+        if counts[q] <= t:
+            return True
+    return any(draw(seed, q, pid) < t / counts[q] for q in queries)
 
 
 def keep_rule_by_language(seed: int, ts: dict, pid: str, queries, counts) -> bool:

@@ -44,19 +44,8 @@ AUX_DIR = "_aux"
 AUX_STATS = "stats.json"
 
 
-def manifest_key(row: tuple) -> str:
-    return row[0]
-
-
-def reject_key(row: tuple) -> tuple:
-    a, b, c, d, e = row  # None sorts as "" (unrolled: a generator per row cost ~3x)
-    return (
-        "" if a is None else a,
-        "" if b is None else b,
-        "" if c is None else c,
-        "" if d is None else d,
-        "" if e is None else e,
-    )
+MANIFEST_ORDER = ("pair_id",)  # the columns each part's rows are sorted by
+REJECT_ORDER = tuple(RejectRow.ARROW.names)
 
 
 def build(
@@ -89,13 +78,13 @@ def build(
     )
 
     manifest = rows | "Manifest" >> WriteRows(
-        storage.join(folder, MANIFEST_DIR), ManifestRow, manifest_key
+        storage.join(folder, MANIFEST_DIR), ManifestRow, MANIFEST_ORDER
     )
     # each stage writes its own rejects (the writer fuses into the stage: a Flatten of all
     # rejects first would send every reject through the runner once more); one commit names them
     rejects_dir = storage.join(folder, REJECTS_DIR)
     written = [
-        rejects | f"Rejects{name}" >> WriteParts(rejects_dir, RejectRow, reject_key)
+        rejects | f"Rejects{name}" >> WriteParts(rejects_dir, RejectRow, REJECT_ORDER)
         for name, rejects in (
             ("Read", read_rejects),
             ("Filter", filter_rejects),

