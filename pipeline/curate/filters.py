@@ -17,7 +17,7 @@ from ftfy.badness import is_bad
 
 from pipeline.curate.counting import CountingFn, apply_stage
 from pipeline.curate.elements import as_candidate, reject
-from schemas.vocab import Reason
+from schemas.vocab import REASON_STAGE, Reason
 
 IMAGE_EXTENSIONS = r"jpe?g|png|gif|webp|bmp|svg|tiff?|ico|avif|heic"
 _FILE_NAME = re.compile(rf"^[\w\-.,()~%+ ]*\.({IMAGE_EXTENSIONS})$", re.I)
@@ -130,15 +130,29 @@ def length(text: str, min_len: int, max_len: int) -> Reason | None:
 
 
 CHECKS = (empty_text, url_text, file_name_text, junk_text)
+_LONGEST_JUNK = max(map(len, JUNK_TEXTS))
 
 
 def check_text(text: str, min_len: int, max_len: int) -> Reason | None:
-    """The first reason to drop the (normalized) text, None to keep it."""
-    for check in CHECKS:
-        reason = check(text)
-        if reason is not None:
-            return reason
+    """The first reason of `CHECKS` then `length` to drop the (normalized) text, None to keep
+    it. Each regex runs only where a substring it needs is present (a URL needs "://" or
+    "www.", a file name a "."), and the junk key is built only for text that could be junk: a
+    text of word characters and spaces with more word characters than the longest junk text
+    has a key longer than any (checked against `CHECKS` by a property test)."""
+    if not text:
+        return Reason.EMPTY_TEXT
+    low = text.lower()
+    if ("://" in text or "www." in low) and _URL.search(text):
+        return Reason.URL_TEXT
+    if ("." in text and _FILE_NAME.match(text)) or _CAMERA_NAME.match(text):
+        return Reason.FILE_NAME_TEXT
+    letters = low.replace(" ", "")
+    if (len(letters) <= _LONGEST_JUNK or not letters.isalnum()) and junk_text(text):
+        return Reason.JUNK_TEXT
     return length(text, min_len, max_len)
+
+
+_EMPTY_KEY = ("reject", str(REASON_STAGE[Reason.EMPTY_TEXT]), str(Reason.EMPTY_TEXT))
 
 
 class FilterFn(CountingFn):
@@ -153,10 +167,13 @@ class FilterFn(CountingFn):
     def process(self, batch: list):
         kept, rejects = [], []
         too_long, min_len, max_len = 4 * self.max_len + 1000, self.min_len, self.max_len
+        empty = 0
         for url, text, source, page, input_file in batch:
             if not text:  # half of the images lack alt text: `check_text`'s first check
-                reason = Reason.EMPTY_TEXT
-            elif len(text) > too_long:  # far too long before repair: no ftfy on megabytes
+                empty += 1  # counted once per batch below
+                rejects.append(reject(url, text, Reason.EMPTY_TEXT, input_file))
+                continue
+            if len(text) > too_long:  # far too long before repair: no ftfy on megabytes
                 reason = Reason.TEXT_TOO_LONG
             else:
                 text = normalize(text)
@@ -165,6 +182,8 @@ class FilterFn(CountingFn):
                 rejects.append(self.count_reject(reject(url, text, reason, input_file)))
             else:
                 kept.append(as_candidate((url, text, source, page, input_file)))
+        if empty:
+            self.counts[_EMPTY_KEY] += empty
         return self.emit(kept, rejects)
 
 

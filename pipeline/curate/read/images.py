@@ -18,10 +18,19 @@ from schemas.vocab import Reason, TextSource
 
 HTTP_SCHEMES = ("http", "https")
 _ABSOLUTE = ("http://", "https://")
-_UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f\[\]]")
+_UNSAFE_CHARS = r"\s\\\x00-\x1f\x7f\[\]"
+_UNSAFE = re.compile(rf"[{_UNSAFE_CHARS}]")
 # The WHATWG URL parser drops every ASCII tab and newline anywhere in a URL (so do browsers).
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 ALT, TITLE = str(TextSource.ALT), str(TextSource.TITLE)
+
+
+# An absolute http(s) URL that `resolve` returns as it is, in one match: a host with no "@" that
+# does not start with ":", and no unsafe character anywhere (a sufficient condition for
+# `_plain_host`; anything else takes the general path). Two thirds of a crawl's sources.
+_PLAIN_ABSOLUTE = re.compile(
+    rf"https?://[^{_UNSAFE_CHARS}/?#@:][^{_UNSAFE_CHARS}/?#@]*(?:[/?#][^{_UNSAFE_CHARS}]*)?\Z"
+)
 
 
 def _plain_host(url: str) -> bool:
@@ -83,6 +92,8 @@ class Resolver:
             self.scheme, self.origin, self.folder = parts.scheme + ":", origin, folder
 
     def __call__(self, src: str | None) -> tuple[str | None, Reason | None]:
+        if src and _PLAIN_ABSOLUTE.match(src):
+            return src, None
         url = self._fast(src) if self.origin and src else None
         if url is not None:
             if src.startswith("//"):  # the host comes from `src`

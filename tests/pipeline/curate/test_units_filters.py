@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from pipeline.curate import filters
 from pipeline.curate.language import _Model, default_model_path
@@ -63,3 +65,30 @@ def test_filter_counts_what_it_keeps_as_flow_filtered():
     out = list(fn.process(batch))
     assert [len(o) for o in out if isinstance(o, list)] == [1]
     assert fn.counts["flow", "filtered"] == 1 and fn.counts["reject", "filter", "empty_text"] == 1
+
+
+def _first_reason(text: str):
+    """The reference: each check of `filters.CHECKS` in order, then the length bounds."""
+    for check in filters.CHECKS:
+        reason = check(text)
+        if reason is not None:
+            return reason
+    return filters.length(text, 5, 1000)
+
+
+_PIECES = st.sampled_from(
+    ["http://", "HTTPS://", "ftp://", "www.", "WwW.", "://", ".", ".JPG", ".png", "img", "DSC",
+     "photo", "_", "-", " ", "  ", "\t", "!", "...", "0", "12", "2024", "é", "ß", "日本",
+     "\u00a0", "\u2028", "ſ", "K", "İ", "logo", "click here", "image of", "a", "Z", "x" * 20]
+)  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=12).map("".join))
+@example("image description")
+@example("featured  image")
+@example("a b c d e f g h i j k l m n o p q r s")
+@example("abcdefghijklmnopqrs")
+def test_fused_check_equals_each_check_in_order(text):
+    """`check_text`'s prechecks skip a regex only where it cannot match."""
+    assert filters.check_text(text, 5, 1000) == _first_reason(text)

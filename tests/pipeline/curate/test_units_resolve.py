@@ -23,6 +23,7 @@ BASES = (
 )
 PIECES = ("/", "//", ".", "..", "?", "#", ";", ":", "a", "B", "img", "x.jpg", "%20", " ", "\t")
 PIECES += ("é", "@", "\\", "h.test", "cdn.example.test", "?w=1&h=2", "#frag", "data:", "http:")
+PIECES += ("http://", "https://", "HTTPS://", "\u3000", "[", "]", "\x7f")
 
 
 @settings(max_examples=3000, deadline=None)
