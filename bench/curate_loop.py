@@ -7,14 +7,15 @@ every non-ASCII text, the text checks, fastText language id on every text that p
 did), MetaCLIP balancing; then the manifest and rejects written as parquet. It reads the same
 files with the same libraries (FastWARC, selectolax, lid.176, the same QueryMatcher), and the
 per-candidate helpers as they were then (`bench/curate_frozen.py`: no later speed-up of a
-shared helper makes the baseline cheaper). The WARC framing is today's reader (issue 15's
-tolerant one: what the pipeline reads, the loop reads).
+shared helper makes the baseline cheaper) with the standard library's zlib. The WARC framing is
+today's reader (issue 15's tolerant one: what the pipeline reads, the loop reads).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections import defaultdict
 
 import ftfy
@@ -23,7 +24,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from bench.curate_frozen import keep_rule, page_candidates, pair_id, reject
 from pipeline.curate import balance, filters, options
 from pipeline.curate.language import _Model, default_model_path
-from pipeline.curate.read import warc
+from pipeline.curate.read import gzip_member, warc
 from pipeline.curate.read.elements import PAIR, REJECT
 from pipeline.curate.read.files import CheckedStream, read_file
 from pipeline.curate.read.warc import MAX_PAGE_BYTES
@@ -87,6 +88,7 @@ def plain_loop(files: list[str], entries: list[str], out: str, t: int, fmt: str)
     read = 0
     opts, _ = options.parse(["--input", "-", "--queries", "-", "--output", "-"])
     warc.page_candidates = page_candidates  # the WARC reader's pages through the frozen helper
+    gzip_member.inflater = lambda: zlib.decompressobj(wbits=31)  # the standard library's inflate
     for path in files:
         records = frozen_read_wat(path, 1000) if fmt == "wat" else read_file(path, opts)
         for kind, value in records:

@@ -20,9 +20,9 @@ are framed by `warc_records`, which checks every member as it inflates.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Iterator
 
+from pipeline.curate.read import gzip_member
 from pipeline.curate.read.elements import FILE, REJECT, reject
 from pipeline.curate.read.table import read_table
 from pipeline.curate.read.warc import read_warc
@@ -65,7 +65,7 @@ class CheckedStream:
 
     def __init__(self, raw, gzipped: bool):
         self.raw, self.sha, self.size = raw, hashlib.sha256(), 0
-        self._inflate = zlib.decompressobj(wbits=31) if gzipped else None
+        self._inflate = gzip_member.inflater() if gzipped else None
         self._open = False  # inside a gzip member (bytes fed, member end not seen)
 
     def read(self, n=-1):
@@ -83,7 +83,7 @@ class CheckedStream:
             self._open = True
             if inflate.eof:  # next member (one per record in Common Crawl files)
                 data = inflate.unused_data
-                self._inflate, self._open = zlib.decompressobj(wbits=31), False
+                self._inflate, self._open = gzip_member.inflater(), False
             else:
                 data = inflate.unconsumed_tail
 
@@ -110,7 +110,7 @@ class InflatingStream(CheckedStream):
 
     def __init__(self, raw):
         super().__init__(raw, gzipped=False)
-        self._member, self._pending = zlib.decompressobj(wbits=31), b""
+        self._member, self._pending = gzip_member.inflater(), b""
 
     def read(self, n=-1):
         n = self.CHUNK if n is None or n < 0 else n
@@ -126,7 +126,7 @@ class InflatingStream(CheckedStream):
             self._open = True
             if inflate.eof:  # next member (one per record in Common Crawl files)
                 self._pending = inflate.unused_data
-                self._member, self._open = zlib.decompressobj(wbits=31), False
+                self._member, self._open = gzip_member.inflater(), False
             else:
                 self._pending = inflate.unconsumed_tail
             out.append(chunk)

@@ -26,10 +26,11 @@ cut short raises `EOFError` the same way. Memory: at most `HOLD` + one `CHUNK` p
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
+
+from pipeline.curate.read import gzip_member
 
 HOLD = 16 << 20
 CHUNK = 1 << 20
@@ -79,7 +80,7 @@ class _Inflated:
         self.raw = raw
         head = raw.read(2)
         self._pending = head
-        self._inflate = zlib.decompressobj(wbits=31) if head == b"\x1f\x8b" else None
+        self._inflate = gzip_member.inflater() if head == b"\x1f\x8b" else None
         self._open = False
 
     def read(self) -> bytes:
@@ -98,7 +99,7 @@ class _Inflated:
             self._pending = self._inflate.unconsumed_tail
             if self._inflate.eof:  # next member (one per record in Common Crawl files)
                 self._pending = self._inflate.unused_data  # (unconsumed_tail repeats it)
-                self._inflate, self._open = zlib.decompressobj(wbits=31), False
+                self._inflate, self._open = gzip_member.inflater(), False
             if out:
                 return out
 
