@@ -124,7 +124,7 @@ class BalanceFn(CountingFn):
             yield from self.decide(matched[i : i + BATCH], side)
 
     def decide(self, batch: list, side):
-        rows, rejects = [], []
+        rows, rejects, kept_per_entry = [], [], Counter()
         if self.worldwide and self.ts is None:  # the same counts, so the same t, everywhere
             self.ts = thresholds(side, self.t)
         for pid, cand, queries in batch:
@@ -141,11 +141,12 @@ class BalanceFn(CountingFn):
                 self.counts["lang_in", lang] += 1
                 self.counts["lang_kept", lang] += int(bool(kept))
             if kept:
-                for q in queries:
-                    self.counts["kept", q] += 1
+                kept_per_entry.update(queries)
                 rows.append(manifest_row(pid, cand, plain(queries) if self.worldwide else queries))
             else:
                 rejects.append(self.drop(cand, Reason.BALANCED_OUT))
+        for q, n in kept_per_entry.items():  # one count key per entry and batch, not per pair
+            self.counts["kept", q] += n
         return self.emit(rows, rejects)
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections import Counter
+from operator import itemgetter
 
 import apache_beam as beam
 from apache_beam.utils import shared
@@ -109,9 +111,16 @@ class LanguageFn(CountingFn):
 
     def process(self, batch: list):
         kept, rejects = [], []
-        tops = self.model.top_many([cand.text for _, cand, _ in batch])
-        for (pid, cand, queries), (lang, prob) in zip(batch, tops):
-            self.counts["lang", lang] += 1
+        tops = self.model.top_many([row[1].text for row in batch])
+        for lang, n in Counter(map(itemgetter(0), tops)).items():  # the language mix
+            self.counts["lang", lang] += n
+        plain = not self.worldwide and ALL not in self.languages  # `decide`, inlined
+        languages, threshold = self.languages, self.threshold
+        for row, (lang, prob) in zip(batch, tops):
+            if plain and lang in languages and prob >= threshold:
+                kept.append(row)
+                continue
+            pid, cand, queries = row
             queries, reason = self.decide(lang, prob, queries)
             if reason is None:
                 kept.append((pid, cand, queries))

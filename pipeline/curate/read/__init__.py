@@ -57,13 +57,13 @@ class ReadFileFn(CountingFn):
         start, pairs, ticked, size = time.monotonic(), 0, 0, 0
         batch, rejects = [], []
         for kind, value in read_file(path, self.opts):
-            if kind == PAIR:
-                pairs += 1
+            if kind == PAIR:  # per candidate: an append and a length check, no more
                 batch.append(value)
-                if len(batch) >= BATCH:
-                    yield from self.emit(batch, [])
-                    batch = []
-                if pairs % PROGRESS_EVERY == 0:
+                if len(batch) < BATCH:
+                    continue
+                yield from self.emit(batch, [])
+                pairs, batch = pairs + len(batch), []
+                if pairs - ticked >= PROGRESS_EVERY:
                     log.info("reading %s: %d candidates so far", path, pairs)
                     progress.tick({"candidates": pairs - ticked})
                     ticked = pairs
@@ -79,6 +79,7 @@ class ReadFileFn(CountingFn):
                     yield from self.emit([], rejects)
                     rejects = []
         yield from self.emit(batch, rejects)
+        pairs += len(batch)
         progress.tick({"files": 1, "bytes": size, "candidates": pairs - ticked}, urgent=True)
         log.info("read %s: %d candidates in %.1fs", path, pairs, time.monotonic() - start)
 
