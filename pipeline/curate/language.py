@@ -61,7 +61,7 @@ class _Model:
         site-wide caption, a product name): each distinct text is predicted once, then read
         from `found` (up to `CACHE_TEXTS` texts, emptied when full)."""
         predict, found = self.model.f.predict, self.found
-        if len(found) > CACHE_TEXTS:  # bounded memory: start over (~150 bytes per entry)
+        if len(found) > CACHE_TEXTS:  # bounded memory (~17 MB full): start over
             found.clear()
         out = []
         for text in texts:
