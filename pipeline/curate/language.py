@@ -61,12 +61,12 @@ class _Model:
         site-wide caption, a product name): each distinct text is predicted once, then read
         from `found` (up to `CACHE_TEXTS` texts, emptied when full)."""
         predict, found = self.model.f.predict, self.found
-        if len(found) > CACHE_TEXTS:  # bounded memory (~17 MB full): start over
-            found.clear()
         out = []
         for text in texts:
             top = found.get(text)
             if top is None:
+                if len(found) >= CACHE_TEXTS:  # bounded memory (~17 MB full): start over
+                    found.clear()
                 [(prob, label)] = predict(text + "\n", 1, 0.0, "strict")
                 top = found[text] = (label[_LABEL:], float(prob))
             out.append(top)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pipeline.curate import balance
 from schemas.layout import pair_id
 
@@ -44,3 +47,18 @@ def test_exact_threshold_selects_the_smallest_draws():
     kept = [p for p in pids if balance.keep_exact(0, p, ("q",), thresholds)]
     assert sorted(kept) == sorted(p for _, p in keyed[:100])
     assert balance.keep_exact(0, pids[0], ("unlimited",), thresholds)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from("abcdef"), min_size=1, max_size=5, unique=True),
+    st.dictionaries(st.sampled_from("abcdef"), st.integers(1, 60), min_size=6),
+    st.integers(0, 40),
+    st.integers(0, 10_000),
+)
+def test_rule_decides_as_drawing_every_entry_in_order(queries, counts, t, i):
+    """`keep_rule` skips the draws when an entry keeps the pair without one: the same decision
+    as drawing each entry in order (the rule as first written)."""
+    pid = pair_id(f"http://h/{i}.jpg", "t")
+    drawn = any(balance.draw(7, q, pid) < min(1.0, t / counts[q]) for q in queries)
+    assert balance.keep_rule(7, t, pid, tuple(sorted(queries)), counts) == drawn

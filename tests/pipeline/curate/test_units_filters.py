@@ -55,6 +55,21 @@ def test_lid176_loads_offline_from_the_wheel():
     assert model.top("zwei rote Kreise auf einem blauen Hintergrund")[0] == "de"
 
 
+def test_language_predictions_are_cached_per_worker_and_bounded(monkeypatch):
+    from pipeline.curate import language
+
+    model = _Model(default_model_path())
+    texts = ["two red circles on a sky background", "zwei rote Kreise auf blauem Grund"] * 3
+    first = model.top_many(texts)
+    assert [lang for lang, _ in first] == ["en", "de"] * 3
+    assert first == [model.top(t) for t in texts]  # the wrapper's own prediction, same values
+    assert len(model.found) == 2  # one entry per distinct text
+    assert model.top_many(texts[:2]) == first[:2]  # read back from the cache
+    monkeypatch.setattr(language, "CACHE_TEXTS", 3)
+    model.top_many([f"a photo of {n} red circles" for n in range(10)])
+    assert len(model.found) <= 3  # emptied when full, then refilled
+
+
 def test_filter_counts_what_it_keeps_as_flow_filtered():
     fn = filters.FilterFn(5, 1000)
     fn.start_bundle()

@@ -82,3 +82,33 @@ def test_stage_outputs_get_the_batch_coder_whose_size_estimate_pickles_nothing(m
     assert impl.decode(impl.encode(rows)) == rows
     monkeypatch.setattr(pickle, "dumps", None)  # Beam samples sizes: no encoding for that
     assert impl.estimate_size(rows) == BatchCoder.ROW_BYTES * 500
+
+
+def test_pack_falls_back_to_pickle_for_values_marshal_cannot_hold():
+    from pipeline.curate.elements import pack, unpack
+    from schemas.vocab import Reason
+
+    rows = [("p", Reason.NO_MATCH), ("q", frozenset({"x"}))]
+    data = pack(rows)
+    assert data[:1] == b"p" and unpack(data) == rows
+    plain = [("p", "x\udcff", None, 1.5, ("a", "b"))]
+    data = pack(plain)
+    assert data[:1] == b"m" and unpack(data) == plain
+
+
+def test_part_rows_sort_as_python_sorts_them_with_nulls_as_empty():
+    import random
+
+    from pipeline.curate.write import arrow_table, sorted_by
+    from schemas.records import RejectRow
+
+    rng = random.Random(1)
+    pieces = ["a", "b", "", "é", "日", "\U0001f600", "Z", "~", " "]
+
+    def value():
+        return None if rng.random() < 0.2 else "".join(rng.choices(pieces, k=rng.randint(0, 3)))
+
+    rows = [(value(), value(), "read", rng.choice("xy"), rng.choice("fg")) for _ in range(5000)]
+    want = sorted(rows, key=lambda r: tuple("" if v is None else v for v in r))
+    got = sorted_by(arrow_table(RejectRow, rows), tuple(RejectRow.ARROW.names))
+    assert list(zip(*got.to_pydict().values())) == want  # stable: ties keep their order
