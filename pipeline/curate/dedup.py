@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipeline.curate.counting import BufferingFn, apply_stage, in_window
+from pipeline.curate.counting import BATCH, BufferingFn, apply_stage, in_window
 from pipeline.curate.elements import Candidate, pack, unpack
 from pipeline.curate.spill import read_indexed, write_indexed
 from schemas.layout import pair_id
@@ -121,8 +121,9 @@ class PickFn(BufferingFn):
                     best[pid], cand = cand, old
                 self.rejects.append(self.drop(cand, Reason.DUPLICATE_PAIR))
                 yield from self.flush_full()
-        for item in best.items():
-            self.kept.append(item)
+        items = list(best.items())
+        for start in range(0, len(items), BATCH):  # whole batches: no call per pair
+            self.kept.extend(items[start : start + BATCH])
             yield from self.flush_full()
 
 

@@ -16,7 +16,7 @@ import ftfy
 from ftfy.badness import is_bad
 
 from pipeline.curate.counting import CountingFn, apply_stage
-from pipeline.curate.elements import as_candidate, reject
+from pipeline.curate.elements import Candidate, as_candidate, reject
 from schemas.vocab import REASON_STAGE, Reason
 
 IMAGE_EXTENSIONS = r"jpe?g|png|gif|webp|bmp|svg|tiff?|ico|avif|heic"
@@ -168,7 +168,8 @@ class FilterFn(CountingFn):
         kept, rejects = [], []
         too_long, min_len, max_len = 4 * self.max_len + 1000, self.min_len, self.max_len
         empty = 0
-        for url, text, source, page, input_file in batch:
+        for cand in batch:
+            url, text, source, page, input_file = cand
             if not text:  # half of the images lack alt text: `check_text`'s first check
                 empty += 1  # counted once per batch below
                 rejects.append(reject(url, text, Reason.EMPTY_TEXT, input_file))
@@ -180,6 +181,8 @@ class FilterFn(CountingFn):
                 reason = check_text(text, min_len, max_len)
             if reason is not None:
                 rejects.append(self.count_reject(reject(url, text, reason, input_file)))
+            elif text == cand[1] and type(cand) is Candidate:  # most: nothing to repair
+                kept.append(cand)
             else:
                 kept.append(as_candidate((url, text, source, page, input_file)))
         if empty:
