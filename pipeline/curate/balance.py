@@ -39,6 +39,8 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import Counter
+from itertools import chain
+from operator import itemgetter
 
 import apache_beam as beam
 
@@ -124,7 +126,7 @@ class BalanceFn(CountingFn):
             yield from self.decide(matched[i : i + BATCH], side)
 
     def decide(self, batch: list, side):
-        rows, rejects, kept_per_entry = [], [], Counter()
+        rows, rejects, kept_entries = [], [], []
         if self.worldwide and self.ts is None:  # the same counts, so the same t, everywhere
             self.ts = thresholds(side, self.t)
         for pid, cand, queries in batch:
@@ -141,11 +143,11 @@ class BalanceFn(CountingFn):
                 self.counts["lang_in", lang] += 1
                 self.counts["lang_kept", lang] += int(bool(kept))
             if kept:
-                kept_per_entry.update(queries)
+                kept_entries.extend(queries)
                 rows.append(manifest_row(pid, cand, plain(queries) if self.worldwide else queries))
             else:
                 rejects.append(self.drop(cand, Reason.BALANCED_OUT))
-        for q, n in kept_per_entry.items():  # one count key per entry and batch, not per pair
+        for q, n in Counter(kept_entries).items():  # a count key per entry and batch, not pair
             self.counts["kept", q] += n
         return self.emit(rows, rejects)
 
@@ -175,9 +177,8 @@ class EntryCountsFn(beam.DoFn):
         self.counts = Counter()
 
     def process(self, batch: list):
-        counts = self.counts
-        for _, _, queries in batch:
-            counts.update(queries)
+        # one update per batch: Counter.update checks its argument's type (an ABC check) per call
+        self.counts.update(chain.from_iterable(map(itemgetter(2), batch)))
 
     def finish_bundle(self):
         for kv in self.counts.items():
