@@ -7,7 +7,9 @@
 # Usable as a Dataflow custom container (--sdk_container_image) and, with a Flex
 # Template launcher added by the Flex Template tooling, as a template image.
 FROM apache/beam_python3.11_sdk:2.77.0 AS pipeline
+# one BLAS thread per worker process (as `python -m pipeline` sets for its local workers)
 ENV NO_ALBUMENTATIONS_UPDATE=1 \
+    OPENBLAS_NUM_THREADS=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /opt/openwit
 COPY pyproject.toml README.md LICENSE ./

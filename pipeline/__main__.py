@@ -1,6 +1,13 @@
-import gc
+import os
 
-from pipeline.main import main
+# One BLAS thread per process, set before numpy loads (Beam's SDK workers inherit it): the
+# pipeline's parallelism is its worker processes, and OpenBLAS's idle threads spin after a call
+# (~4% of a curate's CPU, `perf`: blas_thread_server). A value the user set is kept.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import gc  # noqa: E402
+
+from pipeline.main import main  # noqa: E402
 
 if __name__ == "__main__":
     code = main()
