@@ -9,6 +9,12 @@ freed top of it for the next image, removes that. Bounded: allocations over `MMA
 still mapped, at most `ARENAS` arenas each keep at most `TRIM` bytes free at their top.
 Elsewhere than glibc (musl, macOS) `tune` does nothing.
 
+Opt-in (`OPENWIT_TUNE_MALLOC=1` in the workers' environment; the local runner's workers
+inherit the launcher's): the memory it keeps back raised a worker's peak with the number of
+shards it ran, and the download memory-bound test (peak PSS at 2,000 against 8,000 images, at
+most 16 KiB per extra image) read 17.6-22 KiB with it and 12-14 without it (4 runs each,
+bench/RESULTS.md `download-15`).
+
 `freeze_startup_heap`: a Beam worker starts with ~1M objects (Beam, pyarrow, numpy, Pillow)
 that live as long as the process. Frozen (`gc.freeze`), the collector stops walking them: in
 every full collection during the job, and in the last one at exit, which the job waits for
@@ -20,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc's <malloc.h>
 MMAP_MAX = 32 << 20  # glibc's ceiling for the mmap threshold on 64-bit
@@ -28,6 +35,14 @@ ARENAS = 2  # else up to 8 per core, one per fetching thread, each keeping its o
 
 _tuned = False
 _frozen = False
+
+
+ENV = "OPENWIT_TUNE_MALLOC"
+
+
+def wanted() -> bool:
+    """Whether this process should `tune` (the opt-in above)."""
+    return os.environ.get(ENV, "") not in ("", "0")
 
 
 def tune() -> bool:

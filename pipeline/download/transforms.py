@@ -32,7 +32,8 @@ class DownloadShardFn(beam.DoFn):
     """(shard id, [(index, row)]) -> the shard's stats dict, after writing it.
 
     The Fetcher (DNS cache, robots.txt cache, per-host caps) lives once per worker
-    process, made in `setup`, which also tunes the process's allocator for image buffers.
+    process, made in `setup`, which also tunes the process's allocator for image buffers
+    when asked to (`allocator.wanted`).
     """
 
     def __init__(self, cfg: DownloadConfig):
@@ -40,7 +41,8 @@ class DownloadShardFn(beam.DoFn):
         self.fetcher = None
 
     def setup(self):
-        allocator.tune()
+        if allocator.wanted():  # opt-in: see allocator
+            allocator.tune()
         allocator.freeze_startup_heap()
         self.fetcher = Fetcher(self.cfg)
 

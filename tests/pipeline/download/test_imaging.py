@@ -128,3 +128,14 @@ def test_allocator_tuning_applies_on_glibc():
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt is glibc's")
     assert allocator.tune() and allocator.tune()  # idempotent
+
+
+def test_allocator_tuning_is_opt_in(monkeypatch):
+    from pipeline.download import allocator
+
+    monkeypatch.delenv(allocator.ENV, raising=False)
+    assert not allocator.wanted()
+    monkeypatch.setenv(allocator.ENV, "0")
+    assert not allocator.wanted()
+    monkeypatch.setenv(allocator.ENV, "1")
+    assert allocator.wanted()
