@@ -27,7 +27,7 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from pipeline.curate.elements import REJECT, Batch, reject_candidate
+from pipeline.curate.elements import REJECT, REJECT_NAMES, Batch, reject_candidate
 from runtime import progress
 from runtime.engines import with_outputs
 from schemas.vocab import Reason
@@ -85,6 +85,10 @@ class CountingFn(beam.DoFn):
         """Count a reject tuple and return it (for a batch of rejects)."""
         self.counts["reject", row[2], row[3]] += 1
         return row
+
+    def count_rejects(self, reason: Reason, n: int) -> None:
+        """Count `n` rejects for `reason` at once (rejects built without `count_reject`)."""
+        self.counts["reject", *REJECT_NAMES[reason]] += n
 
     def drop(self, cand, reason: Reason) -> tuple:
         """The counted reject tuple of a candidate dropped for `reason`."""

@@ -57,12 +57,12 @@ def _cut(value: str | None) -> str | None:
 
 # reason -> (stage name, reason name) as plain str: str() of an enum member per reject cost
 # ~0.3 us each, and half of a crawl's candidates are rejects
-_NAMES = {reason: (str(stage), str(reason)) for reason, stage in REASON_STAGE.items()}
+REJECT_NAMES = {reason: (str(stage), str(reason)) for reason, stage in REASON_STAGE.items()}
 
 
 def reject(url: str | None, text: str | None, reason: Reason, input_file: str) -> tuple:
     """A reject tuple; the stage is the one `REASON_STAGE` assigns to `reason`."""
-    stage, name = _NAMES[reason]
+    stage, name = REJECT_NAMES[reason]
     return (_cut(url), _cut(text), stage, name, input_file)
 
 

@@ -17,7 +17,7 @@ from ftfy.badness import is_bad
 
 from pipeline.curate.counting import CountingFn, apply_stage
 from pipeline.curate.elements import Candidate, as_candidate, reject
-from schemas.vocab import REASON_STAGE, Reason
+from schemas.vocab import Reason
 
 IMAGE_EXTENSIONS = r"jpe?g|png|gif|webp|bmp|svg|tiff?|ico|avif|heic"
 _FILE_NAME = re.compile(rf"^[\w\-.,()~%+ ]*\.({IMAGE_EXTENSIONS})$", re.I)
@@ -152,9 +152,6 @@ def check_text(text: str, min_len: int, max_len: int) -> Reason | None:
     return length(text, min_len, max_len)
 
 
-_EMPTY_KEY = ("reject", str(REASON_STAGE[Reason.EMPTY_TEXT]), str(Reason.EMPTY_TEXT))
-
-
 class FilterFn(CountingFn):
     """A batch (list) of candidates -> the batch of kept candidates (texts normalized) and the
     batch of rejects (tagged)."""
@@ -186,7 +183,7 @@ class FilterFn(CountingFn):
             else:
                 kept.append(as_candidate((url, text, source, page, input_file)))
         if empty:
-            self.counts[_EMPTY_KEY] += empty
+            self.count_rejects(Reason.EMPTY_TEXT, empty)
         return self.emit(kept, rejects)
 
 

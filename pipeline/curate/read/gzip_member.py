@@ -1,4 +1,4 @@
-"""The inflater of one gzip member, for every gzip file curate reads (WARC, WAT, tables).
+"""The inflater of one gzip member, for curate's WARC and WAT readers (`files`, `warc_records`).
 
 zlib-ng's `decompressobj` has zlib's API and inflates Common Crawl's members ~2.5x faster than
 the standard library's zlib (92 MB of WARC: 0.21 -> 0.08 CPU-s, bench/RESULTS.md `curate wat`):
@@ -8,8 +8,6 @@ on a WARC file inflating was the largest single cost of reading it.
 from __future__ import annotations
 
 from zlib_ng import zlib_ng
-
-error = zlib_ng.error  # what a corrupt member raises
 
 
 def inflater():
