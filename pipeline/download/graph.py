@@ -1,7 +1,8 @@
 """The whole Beam job of `pipeline download`: shards, then dedup, in one graph.
 
-`build(p, cfg, inputs, done, exclude, summary_path)` adds to pipeline `p`:
-1. `DownloadShards` over the input rows (shards in `done` are not fetched again);
+`build(p, cfg, inputs, done, exclude, summary_path, plan)` adds to pipeline `p`:
+1. `DownloadShards` over the input rows (shards in `done` are not fetched again; those `plan`
+   splits are written in parts, then merged: `parts`);
 2. every shard's hash sidecar (fresh shards as they finish, plus those in `done`) ->
    `dedup_graph.PlanDedup` -> the removals, grouped by shard -> `RewriteShardFn`;
 3. the dedup counts summed in one combine and written as JSON to `summary_path`
@@ -19,6 +20,7 @@ from pipeline.download import allocator, shardio
 from pipeline.download.dedup_graph import PlanDedup
 from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig
+from pipeline.download.parts import Plan
 from pipeline.download.stats import after_dedup
 from pipeline.download.transforms import DownloadShards
 from runtime import storage
@@ -91,9 +93,9 @@ def _write_summary(summary: dict, path: str) -> str:
 
 
 def build(p, cfg: DownloadConfig, inputs: list[InputFile], done: set[int], exclude: list[int],
-          summary_path: str) -> None:  # fmt: skip
+          summary_path: str, plan: Plan | None = None) -> None:  # fmt: skip
     """Add the download job to `p` (see the module docstring)."""
-    stats = p | "Inputs" >> beam.Create(inputs) | DownloadShards(cfg, frozenset(done))
+    stats = p | "Inputs" >> beam.Create(inputs) | DownloadShards(cfg, frozenset(done), plan)
     fresh = stats | "ShardIds" >> beam.Map(lambda st: int(st["shard"]))
     earlier = p | "CompleteShards" >> beam.Create(sorted(done))
     sids = (fresh, earlier) | "AllShards" >> beam.Flatten()

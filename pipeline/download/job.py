@@ -1,7 +1,9 @@
 """A whole download job: clean up, run the Beam job (shards + dedup), write the job files.
 
 `execute(cfg, inputs, beam_args, flags) -> dict` (the job's stats). Steps:
-1. remove temporary files a killed run left behind; list shards already complete;
+1. remove temporary files a killed run left behind; list shards already complete; split the
+   shards to do into parts when they are too few for the workers (`parts.prepare`, which
+   also removes the part files no longer needed);
 2. Beam (`graph.build`): download every shard not complete, then dedup over every
    shard's hash sidecar and rewrite the shards it touches, all on the workers;
 3. `shards/sizes.json`, `stats.json`, `run.json` (each atomically, through `runtime.storage`;
@@ -19,7 +21,7 @@ import time
 import uuid
 from collections import Counter
 
-from pipeline.download import dedup, shardio
+from pipeline.download import dedup, parts, shardio
 from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig, shard_config
 from pipeline.download.stats import job_stats
@@ -29,19 +31,25 @@ from runtime.logs import quiet_workers
 from schemas import layout
 
 
-def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam_args) -> dict:
-    """Run the download + dedup job; the dedup summary as `stats.json` reports it."""
+def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam_args,
+              cleaned: list[str]) -> dict:  # fmt: skip
+    """Run the download + dedup job; the dedup summary as `stats.json` reports it. The part
+    files the plan drops (`parts.prepare`) are removed and their names added to `cleaned`."""
     import apache_beam as beam  # deferred: Beam start-up only when shards remain
 
     from pipeline.download.graph import SUMMARY_KEYS, build
+    from pipeline.download.transforms import workers
     from runtime.beam import pipeline_options
     from runtime.engines import close, dask_defaults
 
     exclude = dedup.exclude_hashes(cfg.exclude_images) if cfg.exclude_images else []
     summary_path = storage.join(cfg.output, shardio.HASHES_DIR, f"summary-{uuid.uuid4().hex}.json")
     p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
-    build(p, cfg, inputs, done, exclude, summary_path)
-    todo = math.ceil(sum(f.rows for f in inputs) / cfg.shard_size) - len(done)
+    total = sum(f.rows for f in inputs)
+    plan, stale = parts.prepare(cfg.output, total, cfg.shard_size, done, workers(p))
+    cleaned += stale
+    build(p, cfg, inputs, done, exclude, summary_path, plan)
+    todo = math.ceil(total / cfg.shard_size) - len(done)
     gc.freeze()  # the ~1M objects of the imports: no collection walks them again (allocator)
     with quiet_workers(), progress.watching("download", describe(cfg.output, todo)):
         result = p.run()
@@ -123,7 +131,7 @@ def execute(cfg: DownloadConfig, inputs: list[InputFile], beam_args: list[str], 
     done = shardio.complete_shards(cfg.output, sids)
     _check_resumable(cfg, done)
     # an empty manifest has no shard to write nor hash: nothing for the job to run
-    summary = _run_beam(cfg, inputs, done, beam_args) if sids else _empty_summary(cfg)
+    summary = _run_beam(cfg, inputs, done, beam_args, cleaned) if sids else _empty_summary(cfg)
     missing = sorted(set(sids) - shardio.complete_shards(cfg.output, sids))
     if missing:
         raise RuntimeError(f"shards not written: {missing[:10]}")

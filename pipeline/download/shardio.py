@@ -74,15 +74,18 @@ class ShardWriter:
     """Shard `sid` of folder `out`: `add` samples, then `commit(rows, stats, hashes)`.
 
     `add(key, ext, image, caption, meta)` appends `KEY.ext`, `KEY.txt`, `KEY.json` (a USTAR
-    tar, as `tarfile` writes one: `ustar`). `commit` writes the hashes sidecar (unless
-    `hashes` is None), the parquet (`ShardRow` dicts), the stats json, and the tar last.
-    `abort()` leaves nothing under a final name. Use as a context manager to abort on an
-    exception."""
+    tar, as `tarfile` writes one: `ustar`); `copy_members(stream)` appends whole members
+    read from a stream as they are (a part's, `parts.merge`). `commit` writes the hashes
+    sidecar (unless `hashes` is None), the parquet (`ShardRow` dicts), the stats json, and
+    the tar last. `abort()` leaves nothing under a final name. Use as a context manager to
+    abort on an exception. `files` (same keys as `paths`) and `trailer=False` make it write
+    a shard's part instead (`parts.part_paths`): the members with no end-of-archive."""
 
-    def __init__(self, out: str, sid: int):
-        self.out, self.sid, self.paths = out, sid, paths(out, sid)
+    def __init__(self, out: str, sid: int, files: dict[str, str] | None = None,
+                 trailer: bool = True):  # fmt: skip
+        self.out, self.sid, self.paths = out, sid, files or paths(out, sid)
         self._file = storage.AtomicFile(self.paths["tar"])
-        self._offset = 0
+        self._offset, self._trailer = 0, trailer
 
     def add(self, key: str, ext: str, image: bytes, caption: str, meta: dict) -> None:
         meta_json = json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()
@@ -92,12 +95,17 @@ class ShardWriter:
             ustar.member(f"{key}.json", meta_json),
         )))  # fmt: skip
 
+    def copy_members(self, stream) -> None:
+        while chunk := stream.read(1 << 20):
+            self._write(chunk)
+
     def _write(self, data: bytes) -> None:
         self._file.file.write(data)
         self._offset += len(data)
 
     def commit(self, rows: list, stats: dict, hashes: list | None = None) -> None:
-        self._write(ustar.trailer(self._offset))
+        if self._trailer:
+            self._write(ustar.trailer(self._offset))
         p = self.paths
         if hashes is not None:
             table = pa.Table.from_pylist(hashes, schema=HASH_SCHEMA)
@@ -123,8 +131,12 @@ def read_stats(out: str, sid: int) -> dict:
     return storage.read_json(paths(out, sid)["stats"])
 
 
+def read_parquet_rows(path: str) -> list[dict]:
+    return pq.read_table(pa.BufferReader(storage.read_bytes(path))).to_pylist()
+
+
 def read_hashes(out: str, sid: int) -> list[dict]:
-    return pq.read_table(pa.BufferReader(storage.read_bytes(paths(out, sid)["hashes"]))).to_pylist()
+    return read_parquet_rows(paths(out, sid)["hashes"])
 
 
 def rewrite_shard(out: str, sid: int, removals: dict[str, tuple[str, str]], update_stats) -> bool:
@@ -134,7 +146,7 @@ def rewrite_shard(out: str, sid: int, removals: dict[str, tuple[str, str]], upda
     leaves a parquet still saying `success`, and the next run finishes the job.
     """
     p = paths(out, sid)
-    rows = pq.read_table(pa.BufferReader(storage.read_bytes(p["parquet"]))).to_pylist()
+    rows = read_parquet_rows(p["parquet"])
     if not any(r["key"] in removals and r["status"] == "success" for r in rows):
         return False
     _rewrite_tar(p["tar"], set(removals))

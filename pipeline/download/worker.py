@@ -1,8 +1,10 @@
 """One shard: fetch every row concurrently, process images, write the shard atomically.
 
 `download_shard(sid, rows, cfg, fetcher) -> stats dict`. `rows` is `[(index, row)]`
-with `row` as `manifest.read_rows` yields it. Every row ends as one parquet row:
-`success` (in the tar) or `failed` with `"<reason>: <detail>"`; no failure escapes.
+with `row` as `manifest.read_rows` yields it. `download_part` does the same for some rows of
+a shard, written as part files that `parts.merge` makes into the shard. Every row ends as one
+parquet row: `success` (in the tar) or `failed` with `"<reason>: <detail>"`; no failure
+escapes.
 Rows are fetched by `cfg.threads` threads (the fetcher caps each host), and written
 in index order, so a rerun writes the same tar. At most `IMAGE_SLOTS` of those threads
 decode/resize/encode at once in a process (see there).
@@ -20,6 +22,7 @@ from pipeline.download.fetch import Fetcher
 from pipeline.download.http import FetchError
 from pipeline.download.imaging import ImageError, process
 from pipeline.download.options import DownloadConfig, shard_config
+from pipeline.download.parts import part_writer
 from pipeline.download.stats import shard_stats
 from schemas import layout
 from schemas.arrow import to_dict
@@ -63,30 +66,52 @@ def _meta(key: str, row: dict, p, final_url: str) -> dict:
     return to_dict(meta)
 
 
-def download_shard(sid: int, rows: list, cfg: DownloadConfig, fetcher: Fetcher) -> dict:
-    """Download and write shard `sid`; returns its stats (as in `NNNNN_stats.json`)."""
-    start = time.time()
-    rows = sorted(rows, key=lambda r: r[0])
+def _fetch_rows(sid: int, rows: list, cfg: DownloadConfig, fetcher: Fetcher,
+                writer: shardio.ShardWriter) -> tuple[list, list, int, int]:  # fmt: skip
+    """Fetch `rows` (sorted by index), add the successes to `writer` in index order; (parquet
+    rows, hash rows, bytes downloaded, bytes written)."""
     out_rows, hashes, downloaded, written = [], [], 0, 0
-    with shardio.ShardWriter(cfg.output, sid) as writer:
-        with ThreadPoolExecutor(max(1, min(cfg.threads, len(rows)))) as pool:
-            results = pool.map(lambda r: _fetch_one(fetcher, cfg, r[1]), rows)
-            for (index, row), (p, final_url, n, error) in zip(rows, results):
-                key = layout.sample_key(sid, index, cfg.shard_size)
-                downloaded += n
-                if p is not None:
-                    writer.add(key, cfg.encode_format, p.data, row["caption"],
-                               _meta(key, row, p, final_url))  # fmt: skip
-                    written += len(p.data)
-                    hashes.append({"key": key, "sha256": p.sha256, "phash": p.phash})
-                status = Status.SUCCESS if p is not None else Status.FAILED
-                out_rows.append({"key": key, "url": row.get("url") or "",
-                                 "caption": row["caption"], "status": str(status),
-                                 "error_message": error,
-                                 "queries": list(row.get("queries") or ())})  # fmt: skip
+    with ThreadPoolExecutor(max(1, min(cfg.threads, len(rows)))) as pool:
+        results = pool.map(lambda r: _fetch_one(fetcher, cfg, r[1]), rows)
+        for (index, row), (p, final_url, n, error) in zip(rows, results):
+            key = layout.sample_key(sid, index, cfg.shard_size)
+            downloaded += n
+            if p is not None:
+                writer.add(key, cfg.encode_format, p.data, row["caption"],
+                           _meta(key, row, p, final_url))  # fmt: skip
+                written += len(p.data)
+                hashes.append({"key": key, "sha256": p.sha256, "phash": p.phash})
+            status = Status.SUCCESS if p is not None else Status.FAILED
+            out_rows.append({"key": key, "url": row.get("url") or "",
+                             "caption": row["caption"], "status": str(status),
+                             "error_message": error,
+                             "queries": list(row.get("queries") or ())})  # fmt: skip
+    return out_rows, hashes, downloaded, written
+
+
+def _write(sid: int, rows: list, cfg: DownloadConfig, fetcher: Fetcher,
+           writer: shardio.ShardWriter, extra: dict) -> dict:  # fmt: skip
+    start = time.time()
+    with writer:
+        out_rows, hashes, downloaded, written = _fetch_rows(
+            sid, sorted(rows, key=lambda r: r[0]), cfg, fetcher, writer
+        )
         stats = shard_stats(
             layout.shard_name(sid), out_rows, start, time.time(), downloaded, written
         )
-        stats["shard_config"] = shard_config(cfg)
+        stats.update(shard_config=shard_config(cfg), **extra)
         writer.commit(out_rows, stats, hashes)
     return stats
+
+
+def download_shard(sid: int, rows: list, cfg: DownloadConfig, fetcher: Fetcher) -> dict:
+    """Download and write shard `sid`; returns its stats (as in `NNNNN_stats.json`)."""
+    return _write(sid, rows, cfg, fetcher, shardio.ShardWriter(cfg.output, sid), {})
+
+
+def download_part(sid: int, part: int, parts: int, rows: list, cfg: DownloadConfig,
+                  fetcher: Fetcher) -> dict:  # fmt: skip
+    """Download and write part `part` of `parts` of shard `sid` (`rows`: that part's rows,
+    with their index in the shard) as part files (`parts.part_writer`); returns its stats."""
+    writer = part_writer(cfg.output, sid, part, parts)
+    return _write(sid, rows, cfg, fetcher, writer, {"part": part, "parts": parts})
