@@ -7,6 +7,10 @@ from __future__ import annotations
 import glob
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -14,7 +18,8 @@ from pipeline.download import parts, worker
 from pipeline.download.fetch import Fetcher
 from pipeline.download.options import DownloadConfig
 from synth.concepts import IMAGE_HOSTS
-from tests.pipeline.download.conftest import RESOLVE, download, write_jsonl
+from tests.hardening.watch import FinalNameWatcher
+from tests.pipeline.download.conftest import RESOLVE, SAFE, download, write_jsonl
 
 FLAGS = ["--timeout", "2", "--retries", "1", "--min-image-size", "10"]
 TIMES = ("start_time", "end_time", "duration_s")
@@ -151,3 +156,53 @@ def test_prepare_keeps_the_split_of_an_earlier_run(tmp_path, have):
     assert plan.split == {0: have.get(0, 2), 1: 2, 2: 2} and stale == []
     plan, stale = parts.prepare(out, 3 * 1000, 1000, {0}, 2)  # shard 0 complete since
     assert 0 not in plan.split and len(stale) == len(have)
+
+
+def _kill_after_a_part(manifest: str, out: str) -> list[str]:
+    """Run the download in a subprocess, kill -9 its whole process group once a part is
+    complete; the complete parts' members files at that moment."""
+    cmd = [sys.executable, "-m", "pipeline", "download", "--manifest", manifest, "--output", out,
+           *SAFE, "--shard-size", "128", *FLAGS, "--direct_num_workers=2"]  # fmt: skip
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(n.endswith(".members") for n in _listing(out)):
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the job ended before a part was complete"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return [n for n in _listing(out) if n.endswith(".members")]
+
+
+def _listing(out: str) -> list[str]:
+    return os.listdir(f"{out}/shards") if os.path.isdir(f"{out}/shards") else []
+
+
+@pytest.mark.slow
+def test_a_killed_split_job_reruns_to_the_same_shards_reusing_its_parts(host, tmp_path):
+    manifest = _manifest(host, tmp_path, 3 * 128)
+    rows = [json.loads(line) for line in open(manifest)]
+    out, whole = str(tmp_path / "out"), str(tmp_path / "whole")
+    assert download(manifest, whole, "--shard-size", "128", *FLAGS,
+                    "--direct_num_workers=1") == 0  # fmt: skip
+    watcher = FinalNameWatcher(out)
+    watcher.start()
+    try:
+        complete = _kill_after_a_part(manifest, out)
+        assert not os.path.exists(f"{out}/run.json")
+        before = len(host.requests)
+        assert download(manifest, out, "--shard-size", "128", *FLAGS) == 0
+    finally:
+        violations = watcher.stop()
+    assert violations == [] and complete
+    fetched = {path for _, path, _ in host.requests[before:]}
+    plan = parts.Plan(128, len(rows), {0: 2, 1: 2, 2: 2})
+    for name in complete:  # NNNNN.part-K-of-2.members
+        sid, k = int(name[:5]), int(name.split("-")[1])
+        mine = [r["url"] for g, r in enumerate(rows[1:-1], 1)
+                if g // 128 == sid and plan.part_of(sid, g % 128) == k]  # fmt: skip
+        assert mine and not fetched & {"/" + u.split("/", 3)[3] for u in mine}, name
+    assert _files(out) == _files(whole) and _part_files(out) == []
