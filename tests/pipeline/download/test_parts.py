@@ -206,3 +206,17 @@ def test_a_killed_split_job_reruns_to_the_same_shards_reusing_its_parts(host, tm
                 if g // 128 == sid and plan.part_of(sid, g % 128) == k]  # fmt: skip
         assert mine and not fetched & {"/" + u.split("/", 3)[3] for u in mine}, name
     assert _files(out) == _files(whole) and _part_files(out) == []
+
+
+def test_parts_on_a_dask_cluster_merge_to_the_same_shard(host, dask_cluster, tmp_path,
+                                                          monkeypatch):  # fmt: skip
+    manifest = _manifest(host, tmp_path, 128)
+    out, whole = str(tmp_path / "dask"), str(tmp_path / "whole")
+    assert download(manifest, whole, "--shard-size", "128", *FLAGS,
+                    "--direct_num_workers=1") == 0  # fmt: skip
+    plans, real = [], parts.prepare  # the launcher's plan (the workers run in the cluster)
+    monkeypatch.setattr(parts, "prepare", lambda *a: plans.append(real(*a)) or plans[-1])
+    assert download(manifest, out, "--shard-size", "128", *FLAGS, "--runner", "DaskRunner",
+                    "--dask_client_address", dask_cluster.address) == 0  # fmt: skip
+    assert plans[0][0].split == {0: 2}
+    assert _files(out) == _files(whole) and _part_files(out) == []
