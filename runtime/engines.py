@@ -33,6 +33,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from runtime.beam import runner_name, short_name
 from runtime.cli import flag_value
+from runtime.forked_runner import new_pipeline
 
 DASK_RUNNER_CLASS = "apache_beam.runners.dask.dask_runner.DaskRunner"
 
@@ -269,11 +270,15 @@ def dask_defaults(args: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def pipeline(options):
+def pipeline(options_or_pipeline):
     """`with pipeline(options) as p:` is `with beam.Pipeline(options=options) as p:` (the job
     runs when the block ends), and then, whether the job failed or not, disconnects the Dask
-    client the runner opened (it would otherwise keep reconnecting to the cluster)."""
-    p = beam.Pipeline(options=options)
+    client the runner opened (it would otherwise keep reconnecting to the cluster). Given a
+    pipeline made earlier (`new_pipeline`, e.g. before a progress thread starts, so that the
+    local runner can fork its workers), it runs that one."""
+    p = options_or_pipeline
+    if not isinstance(p, beam.Pipeline):
+        p = new_pipeline(p)
     try:
         with p:
             yield p

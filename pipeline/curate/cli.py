@@ -88,10 +88,12 @@ def _execute(tmp: str, opts, beam_args: list[str], inputs: list[tuple[str, int]]
     entries, qhash = list(source.entries), source.digest
     try:
         progress_dir = storage.join(tmp, PROGRESS_DIR)
+        # made before the progress thread starts: the local runner forks its workers then
+        job = engines.new_pipeline(pipeline_options(engines.dask_defaults(beam_args)))
         with (
             quiet_workers(),
             watching("curate", describe(progress_dir, inputs), progress_dir),
-            engines.pipeline(pipeline_options(engines.dask_defaults(beam_args))) as p,
+            engines.pipeline(job) as p,
         ):
             reshuffle = options.should_reshuffle(
                 opts.reshuffle, len(inputs), options.workers(beam_args)

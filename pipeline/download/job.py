@@ -35,16 +35,16 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
               cleaned: list[str]) -> dict:  # fmt: skip
     """Run the download + dedup job; the dedup summary as `stats.json` reports it. The part
     files the plan drops (`parts.prepare`) are removed and their names added to `cleaned`."""
-    import apache_beam as beam  # deferred: Beam start-up only when shards remain
-
+    # deferred imports: Beam start-up only when shards remain
     from pipeline.download.graph import SUMMARY_KEYS, build
     from pipeline.download.transforms import workers
     from runtime.beam import pipeline_options
     from runtime.engines import close, dask_defaults
+    from runtime.forked_runner import new_pipeline
 
     exclude = dedup.exclude_hashes(cfg.exclude_images) if cfg.exclude_images else []
     summary_path = storage.join(cfg.output, shardio.HASHES_DIR, f"summary-{uuid.uuid4().hex}.json")
-    p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
+    p = new_pipeline(pipeline_options(dask_defaults(beam_args)))
     total = sum(f.rows for f in inputs)
     plan, stale = parts.prepare(cfg.output, total, cfg.shard_size, done, workers(p))
     cleaned += stale

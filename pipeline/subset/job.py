@@ -30,14 +30,14 @@ def source_tars(shards: str) -> list[str]:
 
 
 def _run_beam(tars, keep, out, shard_size, seed, beam_args) -> dict:
-    import apache_beam as beam  # deferred: Beam start-up only when the job runs
-
+    # deferred imports: Beam start-up only when the job runs
     from pipeline.subset.graph import build
     from runtime.beam import pipeline_options
     from runtime.engines import close, dask_defaults
+    from runtime.forked_runner import new_pipeline
 
     summary_path = storage.join(out, layout.SHARDS_DIR, f"summary-{uuid.uuid4().hex}.json")
-    p = beam.Pipeline(options=pipeline_options(dask_defaults(beam_args)))
+    p = new_pipeline(pipeline_options(dask_defaults(beam_args)))
     build(p, tars, keep, out, shard_size, seed, summary_path)
     with quiet_workers(), progress.watching("subset", describe(out, len(tars))):
         result = p.run()

@@ -1,0 +1,120 @@
+"""prefork: workers forked by a zygote get the client's environment, descriptors and exit
+code; the zygote ends with its launcher; Beam's local runner gets forked workers only where
+forking is safe, and the job's results do not change."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def entry() -> int:
+    """A worker entry for the tests: echoes an environment variable, exits with another."""
+    print(f"worker {os.getpid()} parent {os.getppid()} says {os.environ['PREFORK_SAYS']}")
+    sys.stderr.write("to stderr\n")
+    return int(os.environ["PREFORK_EXIT"])
+
+
+def _script(body: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `body` in a fresh interpreter (the launcher) with this checkout importable."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(body)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
+def test_client_gets_a_forked_worker_with_its_environment_output_and_exit_code():
+    done = _script("""
+        import os, subprocess
+        from runtime.prefork import Zygote
+        z = Zygote("tests.runtime.test_prefork:entry").start()
+        for says, code in (("hello", 3), ("again", 0)):
+            env = {**os.environ, "PREFORK_SAYS": says, "PREFORK_EXIT": str(code)}
+            p = subprocess.run(z.command(), shell=True, env=env, capture_output=True, text=True)
+            print("exit", p.returncode, "|", p.stdout.strip(), "|", p.stderr.strip())
+        print("zygote", z.pid, "launcher", os.getpid())
+        z.close()
+        print("closed", z.pid)
+    """)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    zygote = int(lines[2].split()[1])
+    first, second = lines[0].split(" | "), lines[1].split(" | ")
+    assert first[0] == "exit 3" and first[1].endswith("says hello") and first[2] == "to stderr"
+    assert second[0] == "exit 0" and second[1].endswith("says again")
+    # each worker is a child of the zygote, itself a child of the launcher
+    assert int(first[1].split()[3]) == zygote and int(second[1].split()[3]) == zygote
+    assert first[1].split()[1] != second[1].split()[1]
+    assert lines[3] == "closed None"
+
+
+def test_zygote_exits_when_its_launcher_is_killed():
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", "from runtime.prefork import Zygote; import time\n"
+         "z = Zygote('tests.runtime.test_prefork:entry').start(); print(z.pid, flush=True)\n"
+         "time.sleep(60)"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    zygote = int(launcher.stdout.readline())
+    os.kill(zygote, 0)  # running
+    launcher.send_signal(signal.SIGKILL)
+    launcher.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(zygote, 0)
+        except ProcessLookupError:
+            return
+        # the zygote is the killed launcher's child: reparented, reaped by init (or us)
+        with open(f"/proc/{zygote}/stat") as f:
+            if f.read().split()[2] == "Z":
+                return
+        time.sleep(0.1)
+    raise AssertionError("the zygote outlived its launcher")
+
+
+JOB = """
+    import os, threading
+    import apache_beam as beam
+    from runtime.beam import pipeline_options
+    from runtime.forked_runner import new_pipeline
+
+    if {with_thread}:  # another Python thread: forking is not safe, Beam starts workers itself
+        threading.Thread(target=threading.Event().wait, daemon=True).start()
+    p = new_pipeline(pipeline_options(["--direct_num_workers=2"]))
+    out = (p | beam.Create(range(40)) | beam.Reshuffle()
+             | beam.Map(lambda x: (x * x, os.getpid(), os.getppid())))
+    _ = out | beam.Map(print)
+    p.run().wait_until_finish()
+    print("launcher", os.getpid(), "forked", p.runner.forked_workers)
+"""
+
+
+def _run_job(with_thread: bool) -> tuple[list[tuple[int, int, int]], list[str]]:
+    done = _script(JOB.format(with_thread=with_thread))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    rows = [tuple(int(v) for v in line.strip("()").split(", ")) for line in lines[:-1]]
+    return rows, lines[-1].split()
+
+
+def test_local_runner_forks_its_workers_and_computes_the_same():
+    rows, last = _run_job(with_thread=False)
+    assert last[2:] == ["forked", "True"]
+    assert sorted(r[0] for r in rows) == [x * x for x in range(40)]
+    # the elements ran in worker processes (not the launcher), all children of one zygote
+    launcher = int(last[1])
+    assert launcher not in {r[1] for r in rows}
+    assert len({r[2] for r in rows}) == 1
+
+
+def test_local_runner_starts_workers_as_beam_does_when_forking_is_unsafe():
+    rows, last = _run_job(with_thread=True)
+    assert last[2:] == ["forked", "False"]
+    assert sorted(r[0] for r in rows) == [x * x for x in range(40)]
+    assert int(last[1]) not in {r[1] for r in rows}  # still worker processes
