@@ -96,9 +96,10 @@ def build(p, cfg: DownloadConfig, inputs: list[InputFile], done: set[int], exclu
           summary_path: str, plan: Plan | None = None) -> None:  # fmt: skip
     """Add the download job to `p` (see the module docstring)."""
     stats = p | "Inputs" >> beam.Create(inputs) | DownloadShards(cfg, frozenset(done), plan)
-    fresh = stats | "ShardIds" >> beam.Map(lambda st: int(st["shard"]))
-    earlier = p | "CompleteShards" >> beam.Create(sorted(done))
-    sids = (fresh, earlier) | "AllShards" >> beam.Flatten()
+    sids = stats | "ShardIds" >> beam.Map(lambda st: int(st["shard"]))
+    if done:  # a resumed job hashes the shards complete before it too (a first run: no stage)
+        earlier = p | "CompleteShards" >> beam.Create(sorted(done))
+        sids = (sids, earlier) | "AllShards" >> beam.Flatten()
     hashes = with_outputs(sids, "ReadHashes", ReadHashesFn(cfg.output), "entry", ["hashed"])
     removals = hashes["entry"] | "PlanDedup" >> PlanDedup(cfg.near_dup_hamming, exclude)
     rewritten = (
