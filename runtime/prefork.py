@@ -56,8 +56,9 @@ _POLL_SECONDS = 1.0  # a missed wake-up costs at most this
 
 
 def can_fork() -> bool:
-    """Whether this process may fork a zygote: POSIX, and no Python thread but this one."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """Whether this process may fork a zygote: Linux (macOS frameworks are not fork-safe),
+    and no Python thread but this one."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 class Zygote:
@@ -84,6 +85,8 @@ class Zygote:
                 os.close(write_end)
                 _Server(listener, read_end, self.entry).serve()
                 code = 0
+            except BaseException:  # noqa: BLE001 - said on stderr; the clients then exit 70
+                traceback.print_exc()
             finally:
                 os._exit(code)
         listener.close()
