@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
+from pipeline.download import lanczos32
 from pipeline.download.options import DownloadConfig
 from schemas.vocab import DownloadReason as R
 
@@ -72,16 +73,27 @@ _DCT = None
 def phash(img: Image.Image) -> str:
     """64-bit perceptual hash (DCT of a 32x32 gray thumbnail, 8x8 low band vs its median).
 
-    The same construction as `imagehash.phash`, computed with a cached DCT matrix.
+    The same construction as `imagehash.phash`, computed with a cached DCT matrix. The
+    thumbnail is Pillow's 32x32 LANCZOS of the gray image, made by `lanczos32` (bit for bit
+    the same pixels, ~1/3 of the CPU); where that does not apply (a side over
+    `lanczos32.MAX_SIDE`) Pillow's own resize makes it, so the hash never depends on which.
     """
     global _DCT
     if _DCT is None:
         n = np.arange(32)
         _DCT = np.cos(np.pi * (2 * n[None, :] + 1) * n[:, None] / 64)
-    px = np.asarray(img.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    gray = img if img.mode == "L" else img.convert("L")
+    px = lanczos32.thumbnail32(gray)
+    if px is None:
+        px = pillow_thumbnail32(gray)
     low = (_DCT @ px @ _DCT.T)[:8, :8]
     bits = (low > np.median(low)).flatten()
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def pillow_thumbnail32(gray: Image.Image) -> np.ndarray:
+    """Pillow's own 32x32 LANCZOS of a gray image, as float64 (the reference for `lanczos32`)."""
+    return np.asarray(gray.resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
