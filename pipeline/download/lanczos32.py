@@ -39,43 +39,47 @@ Band = list[tuple[int, int, np.ndarray]]
 _bands: dict[int, Band] = {}
 
 
-def _lanczos3(x: float) -> float:
-    """Pillow's truncated sinc (support 3), step for step in double precision."""
-    if not -3.0 <= x < 3.0:
-        return 0.0
-    return _sinc(x) * _sinc(x / 3)
+def _sinc(v: np.ndarray) -> np.ndarray:
+    """sin(pi v) / (pi v), 1 at 0: Pillow's steps, with libm's `sin` (math.sin) as Pillow's C
+    calls it; numpy's own vectorised sin may differ in the last bit."""
+    arg = v * math.pi
+    sines = np.fromiter((math.sin(t) for t in arg.tolist()), np.float64, arg.size)
+    return np.divide(sines, arg, out=np.ones_like(arg), where=v != 0.0)
 
 
-def _sinc(x: float) -> float:
-    if x == 0.0:
-        return 1.0
-    x = x * math.pi
-    return math.sin(x) / x
-
-
-def _fixed_point(w: float) -> int:
-    """A normalised weight in Pillow's fixed point: rounded half away from zero."""
-    scaled = w * (1 << PRECISION_BITS)
-    return int(scaled - 0.5) if w < 0 else int(scaled + 0.5)
+def _lanczos3(x: np.ndarray) -> np.ndarray:
+    """Pillow's truncated sinc (support 3): sinc(x) sinc(x / 3) on [-3, 3), else 0."""
+    out = np.zeros_like(x)
+    keep = (x >= -3.0) & (x < 3.0)
+    inside = x[keep]
+    out[keep] = _sinc(inside) * _sinc(inside / 3)
+    return out
 
 
 def weights(in_size: int) -> np.ndarray:
-    """(OUT, in_size) int64: the fixed-point weight of each input for each output."""
+    """(OUT, in_size) int64: the fixed-point weight of each input for each output, computed
+    with Pillow's double-precision steps (numpy's elementwise float64 arithmetic is the same
+    IEEE arithmetic as C's)."""
     scale = float(in_size) / OUT
-    filterscale = max(scale, 1.0)
+    filterscale = max(scale, 1.0)  # upscaling keeps the plain support
     support = 3.0 * filterscale
-    inv = 1.0 / filterscale
+    center = (np.arange(OUT) + 0.5) * scale
+    # Window ends rounded as C's (int) cast does: toward zero, then clamped to the image.
+    first = np.maximum(np.trunc(center - support + 0.5), 0).astype(np.int64)
+    end = np.minimum(np.trunc(center + support + 0.5), in_size).astype(np.int64)
+    pos = first[:, None] + np.arange(int((end - first).max()))
+    inside = pos < end[:, None]
+    raw = np.where(inside, _lanczos3((pos - center[:, None] + 0.5) * (1.0 / filterscale)), 0.0)
+    # Normalise by the total summed left to right as Pillow does (accumulate is sequential;
+    # np.sum's pairwise order could round the total differently).
+    total = np.add.accumulate(raw, axis=1)[:, -1:]
+    norm = np.divide(raw, total, out=raw, where=total != 0.0)
+    # To fixed point, rounded half away from zero (C's cast truncates toward zero).
+    scaled = norm * float(1 << PRECISION_BITS)
+    fixed = np.trunc(np.where(norm < 0, scaled - 0.5, scaled + 0.5)).astype(np.int64)
     table = np.zeros((OUT, in_size), dtype=np.int64)
-    for out in range(OUT):
-        center = (out + 0.5) * scale
-        first = max(int(center - support + 0.5), 0)  # int(): C's truncation toward zero
-        count = min(int(center + support + 0.5), in_size) - first
-        raw = [_lanczos3((i + first - center + 0.5) * inv) for i in range(count)]
-        total = 0.0
-        for w in raw:  # in Pillow's order, so the total rounds the same way
-            total += w
-        for i, w in enumerate(raw):
-            table[out, first + i] = _fixed_point(w / total if total != 0.0 else w)
+    rows, taps = np.nonzero(inside)
+    table[rows, pos[rows, taps]] = fixed[rows, taps]
     return table
 
 
