@@ -14,6 +14,7 @@ Step 3 reads only small files (per-shard stats, the job's dedup summary) in the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import importlib
 import math
@@ -39,7 +40,7 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
     files the plan drops (`parts.prepare`) are removed and their names added to `cleaned`."""
     # deferred imports: Beam start-up only when shards remain
     from pipeline.download.graph import SUMMARY_KEYS, build
-    from pipeline.download.transforms import workers
+    from pipeline.download.transforms import image_threads, workers
     from runtime.beam import pipeline_options
     from runtime.engines import close, dask_defaults
     from runtime.forked_runner import new_pipeline
@@ -50,6 +51,7 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
     total = sum(f.rows for f in inputs)
     plan, stale = parts.prepare(cfg.output, total, cfg.shard_size, done, workers(p))
     cleaned += stale
+    cfg = dataclasses.replace(cfg, image_threads=image_threads(p, cfg))
     build(p, cfg, inputs, done, exclude, summary_path, plan)
     todo = math.ceil(total / cfg.shard_size) - len(done)
     gc.freeze()  # the ~1M objects of the imports: no collection walks them again (allocator)

@@ -57,6 +57,10 @@ class DownloadConfig:
     max_bytes: int = option(20_000_000)
     per_host_connections: int = option(16)
     threads: int = option(64, help="concurrent fetches per shard")
+    image_threads: int = option(
+        0, help="images decoded/resized/encoded at once per worker process (0 = auto: the "
+        "cores per local worker process, at least 1; 2-4 on other runners)",
+    )  # fmt: skip
     max_redirects: int = option(5)
     allow_private_networks: bool = option(False, switch=True)
     allow_networks: tuple[str, ...] = option((), repeatable=True, metavar="CIDR", parse=tuple)

@@ -6,7 +6,7 @@ a shard, written as part files that `parts.merge` makes into the shard. Every ro
 parquet row: `success` (in the tar) or `failed` with `"<reason>: <detail>"`; no failure
 escapes.
 Rows are fetched by `cfg.threads` threads (the fetcher caps each host), and written
-in index order, so a rerun writes the same tar. At most `IMAGE_SLOTS` of those threads
+in index order, so a rerun writes the same tar. At most `image_slots(cfg)` of those threads
 decode/resize/encode at once in a process (see there).
 """
 
@@ -29,11 +29,22 @@ from schemas.arrow import to_dict
 from schemas.records import SampleMeta
 from schemas.vocab import DownloadReason, Status
 
-# Pillow releases the GIL while it decodes, resizes and encodes, so a couple of threads per
-# process keep the cores busy; with all 64 fetching threads in there at once, most of them
-# wait on the GIL between Pillow's calls, and handing it around cost ~25% more CPU per image
-# (measured: 2.2 vs 3.0 ms). Fetching (waiting on the network) is not limited by this.
-IMAGE_SLOTS = threading.BoundedSemaphore(max(2, min(4, os.cpu_count() or 2)))
+# Pillow releases the GIL while it decodes, resizes and encodes, so a few threads per process
+# keep its cores busy; with all 64 fetching threads in there at once, most of them wait on the
+# GIL between Pillow's calls, and handing it around cost ~25% more CPU per image (measured: 2.2
+# vs 3.0 ms). Fetching (waiting on the network) is not limited by this. `--image-threads`
+# sets the number; the launcher picks it for local runs (`job.image_threads`).
+DEFAULT_IMAGE_THREADS = max(2, min(4, os.cpu_count() or 2))
+_slots: dict[tuple[int, int], threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def image_slots(cfg: DownloadConfig) -> threading.BoundedSemaphore:
+    """This process's image slots: `cfg.image_threads` (or the default), shared by every shard
+    the process works on at once (made again in a forked child)."""
+    n = cfg.image_threads or DEFAULT_IMAGE_THREADS
+    with _slots_lock:
+        return _slots.setdefault((os.getpid(), n), threading.BoundedSemaphore(n))
 
 
 def _fetch_one(fetcher: Fetcher, cfg: DownloadConfig, row: dict):
@@ -45,7 +56,7 @@ def _fetch_one(fetcher: Fetcher, cfg: DownloadConfig, row: dict):
         return None, None, 0, f"{DownloadReason.BAD_URL}: no url"
     try:
         body, final_url = fetcher.fetch_image(url)
-        with IMAGE_SLOTS:
+        with image_slots(cfg):
             processed = process(body, cfg)
         return processed, final_url, len(body), None
     except (FetchError, ImageError) as e:

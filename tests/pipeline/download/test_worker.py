@@ -1,9 +1,14 @@
-"""worker: many fetching threads per shard, but at most IMAGE_SLOTS images processed at once."""
+"""worker: many fetching threads per shard, but at most `--image-threads` images processed at
+once (the launcher's choice for local runs: the cores per worker process)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+
+import apache_beam as beam
+import pytest
 
 from pipeline.download import shardio, worker
 from pipeline.download.fetch import Fetcher
@@ -11,8 +16,11 @@ from pipeline.download.options import DownloadConfig
 from tests.pipeline.download.conftest import RESOLVE
 
 
-def test_image_processing_runs_in_at_most_image_slots_threads(host, tmp_path, monkeypatch):
-    slots = worker.IMAGE_SLOTS._initial_value
+@pytest.mark.parametrize("image_threads", [0, 1, 3])
+def test_image_processing_runs_in_at_most_image_slots_threads(
+    host, tmp_path, monkeypatch, image_threads
+):
+    slots = image_threads or worker.DEFAULT_IMAGE_THREADS
     running, peak, lock, real = [0], [0], threading.Lock(), worker.process
 
     def slow_process(data, cfg):
@@ -28,7 +36,8 @@ def test_image_processing_runs_in_at_most_image_slots_threads(host, tmp_path, mo
 
     monkeypatch.setattr(worker, "process", slow_process)
     cfg = DownloadConfig(output=str(tmp_path), allow_networks=("127.0.0.1/32",),
-                         resolve=(RESOLVE,), threads=16, shard_size=100)  # fmt: skip
+                         resolve=(RESOLVE,), threads=16, shard_size=100,
+                         image_threads=image_threads)  # fmt: skip
     for sub in ("shards", shardio.HASHES_DIR):
         (tmp_path / sub).mkdir()
     rows = [(i, {"url": host.url("127.0.0.1", f"/img/s{i}.png?w=64&h=48"), "caption": f"c{i}"})
@@ -39,7 +48,7 @@ def test_image_processing_runs_in_at_most_image_slots_threads(host, tmp_path, mo
     finally:
         fetcher.close()
     assert stats["successes"] == 40
-    assert peak[0] == slots >= 2  # busy enough to fill every slot, never more
+    assert peak[0] == slots  # busy enough to fill every slot, never more
 
 
 def test_worker_setup_freezes_the_startup_heap(tmp_path):
@@ -59,3 +68,23 @@ def test_worker_setup_freezes_the_startup_heap(tmp_path):
             gc.unfreeze()
             if hasattr(fn, "teardown"):
                 fn.teardown()
+
+
+@pytest.mark.parametrize(
+    ("args", "chosen", "expected"),
+    [
+        (["--direct_num_workers=2"], 0, max(1, (os.cpu_count() or 1) // 2)),
+        (["--direct_num_workers=1"], 0, os.cpu_count() or 1),
+        (["--direct_num_workers=64"], 0, 1),
+        (["--direct_num_workers=2", "--direct_running_mode=multi_threading"], 0, os.cpu_count()),
+        (["--direct_num_workers=2"], 5, 5),  # the user's choice stands
+        (["--runner=PortableRunner", "--job_endpoint=localhost:1"], 0, 0),  # processes decide
+    ],
+)
+def test_launcher_gives_each_local_worker_process_its_share_of_the_cores(args, chosen, expected):
+    from pipeline.download.transforms import image_threads
+    from runtime.beam import pipeline_options
+
+    p = beam.Pipeline(options=pipeline_options(args))
+    cfg = DownloadConfig(output="unused", image_threads=chosen)
+    assert image_threads(p, cfg) == expected
