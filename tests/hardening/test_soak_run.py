@@ -2,8 +2,10 @@
 good, slow, failing and hostile routes (each failing the same way on every run), killed twice
 at random moments and rerun: the final shards equal an uninterrupted run's by (key, status,
 image bytes); the uninterrupted run's memory (PSS of the whole process tree, sampled every
-`OPENWIT_SOAK_SAMPLE_S` = 5 s while shards are being written) stays flat, and so do its open
-file descriptors and threads; all of it within 30 minutes."""
+`OPENWIT_SOAK_SAMPLE_S` = 1 s while shards are being written: more often than the 5 s asked,
+so that the descriptor and thread counts, which swing by ~100 with the requests in flight, are
+compared over enough samples; 10 samples of a 67 s run made that check a coin toss) stays flat,
+and so do its open file descriptors and threads; all of it within 30 minutes."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from tests.pipeline.download.conftest import RESOLVE, write_jsonl
 
 pytestmark = pytest.mark.slow
 N = int(os.environ.get("OPENWIT_SOAK_URLS", "50000"))
-EVERY = float(os.environ.get("OPENWIT_SOAK_SAMPLE_S", "5"))
+EVERY = float(os.environ.get("OPENWIT_SOAK_SAMPLE_S", "1"))
 # Per 100 rows; every kind fails (or not) the same way on every run.
 KINDS = (
     [("good", None)] * 70
@@ -163,7 +165,7 @@ def test_soak_killed_twice_equals_uninterrupted_with_flat_memory(soak_host):
     assert len(want) >= N // 2 and got == want  # curate keeps most rows (the same on each run)
     stats = json.load(open(os.path.join(ref, "stats.json")))
     assert stats["count"] == len(want)
-    assert len(samples) >= 5, f"{len(samples)} samples: raise N or lower the interval"
+    assert len(samples) >= 25, f"{len(samples)} samples: raise N or lower the interval"
     pss, fds, threads = ([s[i] for s in samples] for i in (1, 2, 3))
     assert flat(pss, 1.25), [p >> 20 for p in pss]
     assert no_growth(fds, slack=8), fds
