@@ -33,6 +33,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 import traceback
 
 # The client: send the environment and descriptors 0-2, exit with the worker's exit code.
@@ -52,6 +53,7 @@ while len(got) < 4:
 sys.exit(struct.unpack("!i", got)[0])
 """
 NO_ZYGOTE_EXIT = 70  # the client's exit code when the zygote went away (EX_SOFTWARE)
+STOP_SECONDS = 5.0  # a worker's grace after SIGTERM when the zygote ends
 _POLL_SECONDS = 1.0  # a missed wake-up costs at most this
 
 
@@ -177,9 +179,15 @@ class _Server:
                 conn.close()
 
     def _stop_workers(self) -> None:
+        """SIGTERM to every worker still running, SIGKILL to any left after `STOP_SECONDS`."""
         for pid in self.workers:
             self._signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        while self.workers and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.05)
         for pid, conn in self.workers.items():
+            self._signal(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
             conn.close()

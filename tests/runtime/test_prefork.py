@@ -53,6 +53,32 @@ def test_client_gets_a_forked_worker_with_its_environment_output_and_exit_code()
     assert lines[3] == "closed None"
 
 
+def stubborn_entry() -> int:
+    """A worker that ignores SIGTERM (the zygote must still end it)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("ready", flush=True)
+    time.sleep(60)
+    return 0
+
+
+def test_closing_the_zygote_ends_a_worker_that_ignores_sigterm():
+    done = _script("""
+        import subprocess, time
+        from runtime import prefork
+        prefork.STOP_SECONDS = 1.0
+        z = prefork.Zygote("tests.runtime.test_prefork:stubborn_entry").start()
+        client = subprocess.Popen(z.command(), shell=True, stdout=subprocess.PIPE, text=True)
+        assert client.stdout.readline().strip() == "ready"
+        began = time.monotonic()
+        z.close()
+        print("closed in", round(time.monotonic() - began, 1), "client exit", client.wait(10))
+    """)
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert float(words[2]) < 5  # SIGKILL after the grace, not the worker's 60 s
+    assert int(words[-1]) != 0  # the client reports the killed worker
+
+
 def test_zygote_exits_when_its_launcher_is_killed():
     launcher = subprocess.Popen(
         [sys.executable, "-c", "from runtime.prefork import Zygote; import time\n"
