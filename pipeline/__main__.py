@@ -10,6 +10,9 @@ import gc  # noqa: E402
 from pipeline.main import main  # noqa: E402
 
 if __name__ == "__main__":
+    from runtime.prefork import keep_zygote  # noqa: E402
+
+    keep_zygote()  # `pipeline run` forks the workers of its second job too (runtime/prefork.py)
     code = main()
     # Done, every file closed: spare the interpreter its last full garbage collection over the
     # large heap Beam, pyarrow and matplotlib leave (~0.4 s of a short job's wall time).

@@ -7,13 +7,15 @@ pages until it writes them. It changes only the command line of Beam's own
 multi-processing environment (`python -m apache_beam.runners.worker.sdk_worker_main`);
 any other environment runs as Beam runs it. Where forking is not safe (`prefork.can_fork`:
 another Python thread is running, as in a test process that already ran a job), it is
-Beam's runner unchanged. The zygote ends when the job does.
+Beam's runner unchanged. The zygote ends when the job does, or, in a command's process
+(`prefork.keep_zygote`), when the process does: later jobs fork from it too.
 
 Imports Beam: the trainer must not import this module.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 
@@ -23,7 +25,7 @@ from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from runtime.beam import LOCAL_RUNNER, short_name
-from runtime.prefork import Zygote, can_fork
+from runtime.prefork import Zygote, can_fork, keeping_zygote
 
 # The command line FnApiRunner gives its multi-processing workers (fn_runner.run_pipeline).
 BEAM_WORKER_COMMAND = f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main"
@@ -41,12 +43,30 @@ def sdk_worker() -> int:
     return 0
 
 
+_kept: dict[str, Zygote] = {}
+
+
+def _zygote() -> tuple[Zygote | None, bool]:
+    """(a zygote for the next job or None, whether that job owns it and closes it)."""
+    kept = _kept.get("zygote")
+    if kept is not None and kept.alive():
+        return kept, False
+    if not can_fork():
+        return None, False
+    zygote = Zygote(f"{__name__}:sdk_worker").start()
+    if not keeping_zygote():
+        return zygote, True
+    _kept["zygote"] = zygote
+    atexit.register(zygote.close)
+    return zygote, False
+
+
 class ForkingFnApiRunner(FnApiRunner):
     """FnApiRunner with forked multi-processing workers (see the module doc)."""
 
     def __init__(self):
         super().__init__()
-        self.zygote = Zygote(f"{__name__}:sdk_worker").start() if can_fork() else None
+        self.zygote, self._owns_zygote = _zygote()
         self.forked_workers = False  # whether the last job's workers came from the zygote
 
     def run_via_runner_api(self, pipeline_proto, options):
@@ -61,10 +81,11 @@ class ForkingFnApiRunner(FnApiRunner):
                     self.forked_workers = True
             return super().run_via_runner_api(pipeline_proto, options)
         finally:
-            zygote.close()
+            if self._owns_zygote:
+                zygote.close()
 
     def __del__(self):
-        if getattr(self, "zygote", None) is not None:
+        if getattr(self, "zygote", None) is not None and self._owns_zygote:
             self.zygote.close()
 
 

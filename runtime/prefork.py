@@ -57,6 +57,21 @@ STOP_SECONDS = 5.0  # a worker's grace after SIGTERM when the zygote ends
 _POLL_SECONDS = 1.0  # a missed wake-up costs at most this
 
 
+_keep = {"zygote": False}
+
+
+def keep_zygote() -> None:
+    """From now on this process keeps its zygote for every later job, until it exits: a
+    command that runs several jobs (`pipeline run`: curate, then download) forks them all, where
+    Beam's threads left by the first job would make a second fork unsafe. Only for a command's
+    own process: in a test process, modules and their patches change between jobs."""
+    _keep["zygote"] = True
+
+
+def keeping_zygote() -> bool:
+    return _keep["zygote"]
+
+
 def can_fork() -> bool:
     """Whether this process may fork a zygote: Linux (macOS frameworks are not fork-safe),
     and no Python thread but this one."""
@@ -95,6 +110,15 @@ class Zygote:
         os.close(read_end)
         self.pid, self._lifeline = pid, write_end
         return self
+
+    def alive(self) -> bool:
+        """Whether the zygote still runs (it has not been closed, nor died)."""
+        if self.pid is None:
+            return False
+        try:
+            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            return False
 
     def command(self) -> str:
         """The shell command that starts one worker through this zygote."""

@@ -115,7 +115,7 @@ JOB = """
     p = new_pipeline(pipeline_options(["--direct_num_workers=2"]))
     out = (p | beam.Create(range(40)) | beam.Reshuffle()
              | beam.Map(lambda x: (x * x, os.getpid(), os.getppid())))
-    _ = out | beam.Map(print)
+    _ = out | beam.Map(lambda row: os.write(1, (str(row) + "\\n").encode()))  # whole lines
     p.run().wait_until_finish()
     print("launcher", os.getpid(), "forked", p.runner.forked_workers)
 """
@@ -144,3 +144,34 @@ def test_local_runner_starts_workers_as_beam_does_when_forking_is_unsafe():
     assert last[2:] == ["forked", "False"]
     assert sorted(r[0] for r in rows) == [x * x for x in range(40)]
     assert int(last[1]) not in {r[1] for r in rows}  # still worker processes
+
+
+def test_a_command_keeps_its_zygote_for_its_later_jobs():
+    # `pipeline run` runs curate, then download: Beam's threads left by the first job make a
+    # second fork unsafe, so a command's process keeps the first zygote for both
+    done = _script("""
+        import os, threading
+        import apache_beam as beam
+        from runtime import prefork
+        from runtime.beam import pipeline_options
+        from runtime.forked_runner import new_pipeline
+
+        def say(x, job):  # one write per line: the workers share stdout
+            os.write(1, f"job {job} parent {os.getppid()}\\n".encode())
+
+        prefork.keep_zygote()
+        for job in range(2):
+            p = new_pipeline(pipeline_options(["--direct_num_workers=2"]))
+            _ = (p | beam.Create(range(8)) | beam.Reshuffle()
+                   | beam.Map(say, job))
+            p.run().wait_until_finish()
+            print("threads", threading.active_count(), "forked", p.runner.forked_workers)
+    """)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    parents = {int(line.split()[3]) for line in lines if line.startswith("job")}
+    jobs = {line.split()[1] for line in lines if line.startswith("job")}
+    forked = [line.split()[-1] for line in lines if line.startswith("threads")]
+    assert jobs == {"0", "1"} and forked == ["True", "True"]
+    assert len(parents) == 1  # both jobs' workers: children of the same zygote
+    assert int([line for line in lines if line.startswith("threads")][1].split()[1]) > 1
