@@ -15,7 +15,6 @@ Imports Beam: the trainer must not import this module.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import sys
 
@@ -25,7 +24,7 @@ from apache_beam.portability import python_urns
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from runtime.beam import LOCAL_RUNNER, short_name
-from runtime.prefork import Zygote, can_fork, keeping_zygote
+from runtime.prefork import zygote_for_job
 
 # The command line FnApiRunner gives its multi-processing workers (fn_runner.run_pipeline).
 BEAM_WORKER_COMMAND = f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main"
@@ -43,30 +42,12 @@ def sdk_worker() -> int:
     return 0
 
 
-_kept: dict[str, Zygote] = {}
-
-
-def _zygote() -> tuple[Zygote | None, bool]:
-    """(a zygote for the next job or None, whether that job owns it and closes it)."""
-    kept = _kept.get("zygote")
-    if kept is not None and kept.alive():
-        return kept, False
-    if not can_fork():
-        return None, False
-    zygote = Zygote(f"{__name__}:sdk_worker").start()
-    if not keeping_zygote():
-        return zygote, True
-    _kept["zygote"] = zygote
-    atexit.register(zygote.close)
-    return zygote, False
-
-
 class ForkingFnApiRunner(FnApiRunner):
     """FnApiRunner with forked multi-processing workers (see the module doc)."""
 
     def __init__(self):
         super().__init__()
-        self.zygote, self._owns_zygote = _zygote()
+        self.zygote, self._owns_zygote = zygote_for_job(f"{__name__}:sdk_worker")
         self.forked_workers = False  # whether the last job's workers came from the zygote
 
     def run_via_runner_api(self, pipeline_proto, options):

@@ -20,6 +20,7 @@ reaches end of file), first terminating any worker still running.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import importlib
@@ -57,7 +58,7 @@ STOP_SECONDS = 5.0  # a worker's grace after SIGTERM when the zygote ends
 _POLL_SECONDS = 1.0  # a missed wake-up costs at most this
 
 
-_keep = {"zygote": False}
+_kept: dict = {"keep": False, "zygote": None}
 
 
 def keep_zygote() -> None:
@@ -65,11 +66,24 @@ def keep_zygote() -> None:
     command that runs several jobs (`pipeline run`: curate, then download) forks them all, where
     Beam's threads left by the first job would make a second fork unsafe. Only for a command's
     own process: in a test process, modules and their patches change between jobs."""
-    _keep["zygote"] = True
+    _kept["keep"] = True
 
 
-def keeping_zygote() -> bool:
-    return _keep["zygote"]
+def zygote_for_job(entry: str) -> tuple[Zygote | None, bool]:
+    """(a zygote for the next job, or None where forking is not safe; whether the job owns it
+    and closes it when done). The zygote kept by `keep_zygote` serves every job of the process
+    (closed at exit)."""
+    kept = _kept["zygote"]
+    if kept is not None and kept.alive():
+        return kept, False
+    if not can_fork():
+        return None, False
+    zygote = Zygote(entry).start()
+    if not _kept["keep"]:
+        return zygote, True
+    _kept["zygote"] = zygote
+    atexit.register(zygote.close)
+    return zygote, False
 
 
 def can_fork() -> bool:

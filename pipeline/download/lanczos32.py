@@ -23,6 +23,7 @@ Pillow itself.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from PIL import Image
@@ -37,6 +38,7 @@ GROUP = 8  # outputs per matrix product: their windows overlap little, so ~1/3 o
 # (outputs x inputs) as float64 in units of 2^-22, so a product is the fixed-point sum / 2^22).
 Band = list[tuple[int, int, np.ndarray]]
 _bands: dict[int, Band] = {}
+_bands_lock = threading.Lock()
 
 
 def _sinc(v: np.ndarray) -> np.ndarray:
@@ -95,9 +97,10 @@ def band(in_size: int) -> Band:
         used = np.flatnonzero(rows.any(axis=0))
         lo, hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 1)
         groups.append((lo, hi, np.ascontiguousarray(rows[:, lo:hi])))
-    if len(_bands) >= CACHE_SIZE:
-        del _bands[next(iter(_bands))]  # the oldest length
-    _bands[in_size] = groups
+    with _bands_lock:  # a process's image threads share the cache
+        if len(_bands) >= CACHE_SIZE:
+            del _bands[next(iter(_bands))]  # the oldest length
+        _bands[in_size] = groups
     return groups
 
 

@@ -28,16 +28,23 @@ from runtime.beam import LOCAL_RUNNERS, short_name
 from runtime.engines import is_dask, partitions, widen, with_outputs
 
 
+def _local(p: beam.Pipeline) -> DirectOptions | None:
+    """The direct options of `p` when it runs on one of Beam's local runners, else None."""
+    if short_name(p._options.view_as(StandardOptions).runner or "") not in LOCAL_RUNNERS:
+        return None
+    return p._options.view_as(DirectOptions)
+
+
 def workers(p: beam.Pipeline) -> int:
     """How many elements of a grouped stage pipeline `p` works on at once, as far as the
     launcher knows: the local runners' `--direct_num_workers` (1 in-memory), Dask's
     partitions, 1 elsewhere (a Dataflow job has many shards and scales itself)."""
     if is_dask(p):
         return partitions(p)
-    if short_name(p._options.view_as(StandardOptions).runner or "") not in LOCAL_RUNNERS:
+    direct = _local(p)
+    if direct is None or direct.direct_running_mode == "in_memory":
         return 1
-    direct = p._options.view_as(DirectOptions)
-    return 1 if direct.direct_running_mode == "in_memory" else direct.direct_num_workers or 1
+    return direct.direct_num_workers or 1
 
 
 def image_threads(p: beam.Pipeline, cfg: DownloadConfig) -> int:
@@ -45,11 +52,9 @@ def image_threads(p: beam.Pipeline, cfg: DownloadConfig) -> int:
     the cores per worker process (at least 1: two processes on two cores get one each, where
     two each measured ~4% slower, their four image threads contending for two cores); 0 (each
     process's own default, `worker.DEFAULT_IMAGE_THREADS`) elsewhere."""
-    options = p._options
-    runner = short_name(options.view_as(StandardOptions).runner or "")
-    if cfg.image_threads or is_dask(p) or runner not in LOCAL_RUNNERS:
+    direct = None if cfg.image_threads or is_dask(p) else _local(p)
+    if direct is None:
         return cfg.image_threads
-    direct = options.view_as(DirectOptions)
     cores = os.cpu_count() or 1
     if direct.direct_running_mode != "multi_processing":
         return cores  # every worker is a thread of one process

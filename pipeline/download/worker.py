@@ -33,7 +33,7 @@ from schemas.vocab import DownloadReason, Status
 # keep its cores busy; with all 64 fetching threads in there at once, most of them wait on the
 # GIL between Pillow's calls, and handing it around cost ~25% more CPU per image (measured: 2.2
 # vs 3.0 ms). Fetching (waiting on the network) is not limited by this. `--image-threads`
-# sets the number; the launcher picks it for local runs (`job.image_threads`).
+# sets the number; the launcher picks it for local runs (`transforms.image_threads`).
 DEFAULT_IMAGE_THREADS = max(2, min(4, os.cpu_count() or 2))
 _slots: dict[tuple[int, int], threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
