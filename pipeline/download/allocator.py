@@ -9,11 +9,12 @@ freed top of it for the next image, removes that. Bounded: allocations over `MMA
 still mapped, at most `ARENAS` arenas each keep at most `TRIM` bytes free at their top.
 Elsewhere than glibc (musl, macOS) `tune` does nothing.
 
-Opt-in (`OPENWIT_TUNE_MALLOC=1` in the workers' environment; the local runner's workers
-inherit the launcher's): the memory it keeps back raised a worker's peak with the number of
-shards it ran, and the download memory-bound test (peak PSS at 2,000 against 8,000 images, at
-most 16 KiB per extra image) read 17.6-22 KiB with it and 12-14 without it (4 runs each,
-bench/RESULTS.md `download-15`).
+On by default; `OPENWIT_TUNE_MALLOC=0` in the workers' environment turns it off (the local
+runner's workers inherit the launcher's). The cost is memory: a worker keeps its largest image
+buffers, so its peak is reached early and held. Measured with `bench/memory.py download --sizes
+2000,8000` (two runs each, bench/RESULTS.md `download-15`): peak PSS of the process tree
+482-484 -> 564-580 MiB on, 459-466 -> 529-576 MiB off; worker CPU per image 8% lower on.
+(When image threads were 2-4 per process, on cost more: 17.6-22 KiB per extra image.)
 
 `freeze_startup_heap`: a Beam worker starts with ~1M objects (Beam, pyarrow, numpy, Pillow)
 that live as long as the process. Frozen (`gc.freeze`), the collector stops walking them: in
@@ -41,8 +42,8 @@ ENV = "OPENWIT_TUNE_MALLOC"
 
 
 def wanted() -> bool:
-    """Whether this process should `tune` (the opt-in above)."""
-    return os.environ.get(ENV, "") not in ("", "0")
+    """Whether this process should `tune`: unless `OPENWIT_TUNE_MALLOC=0` (see above)."""
+    return os.environ.get(ENV, "").strip() != "0"
 
 
 def tune() -> bool:

@@ -77,7 +77,7 @@ class DownloadShardFn(beam.DoFn):
 
     The Fetcher (DNS cache, robots.txt cache, per-host caps) lives once per worker
     process, made in `setup`, which also tunes the process's allocator for image buffers
-    when asked to (`allocator.wanted`).
+    unless turned off (`allocator.wanted`).
     """
 
     def __init__(self, cfg: DownloadConfig):
@@ -85,7 +85,7 @@ class DownloadShardFn(beam.DoFn):
         self.fetcher = None
 
     def setup(self):
-        if allocator.wanted():  # opt-in: see allocator
+        if allocator.wanted():  # see allocator
             allocator.tune()
         allocator.freeze_startup_heap()
         self.fetcher = Fetcher(self.cfg)

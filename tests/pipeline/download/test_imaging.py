@@ -130,11 +130,11 @@ def test_allocator_tuning_applies_on_glibc():
     assert allocator.tune() and allocator.tune()  # idempotent
 
 
-def test_allocator_tuning_is_opt_in(monkeypatch):
+def test_allocator_tuning_is_on_unless_turned_off(monkeypatch):
     from pipeline.download import allocator
 
     monkeypatch.delenv(allocator.ENV, raising=False)
-    assert not allocator.wanted()
+    assert allocator.wanted()
     monkeypatch.setenv(allocator.ENV, "0")
     assert not allocator.wanted()
     monkeypatch.setenv(allocator.ENV, "1")
