@@ -10,7 +10,9 @@ imports beyond the standard library): it sends the zygote its environment and st
 descriptors, the zygote forks a child that takes both and runs `entry` (a
 `module:function` name) with them, and the client exits with that child's exit code.
 So a caller that starts worker processes by command line (Beam's `SubprocessSdkWorker`)
-gets forked workers with the same environment, output and exit code as before.
+gets forked workers with the same environment, output and exit code as before. `warm`
+(another `module:function`, optional) runs once in the zygote before it serves: first-use
+costs every worker would otherwise pay again, paid while the launcher still builds its job.
 
 Forking is safe only while no other Python thread may hold a lock the child needs:
 `can_fork()` says so (native threads of jemalloc and Arrow reinitialise themselves in a
@@ -69,7 +71,7 @@ def keep_zygote() -> None:
     _kept["keep"] = True
 
 
-def zygote_for_job(entry: str) -> tuple[Zygote | None, bool]:
+def zygote_for_job(entry: str, warm: str | None = None) -> tuple[Zygote | None, bool]:
     """(a zygote for the next job, or None where forking is not safe; whether the job owns it
     and closes it when done). The zygote kept by `keep_zygote` serves every job of the process
     (closed at exit)."""
@@ -78,7 +80,7 @@ def zygote_for_job(entry: str) -> tuple[Zygote | None, bool]:
         return kept, False
     if not can_fork():
         return None, False
-    zygote = Zygote(entry).start()
+    zygote = Zygote(entry, warm).start()
     if not _kept["keep"]:
         return zygote, True
     _kept["zygote"] = zygote
@@ -95,8 +97,8 @@ def can_fork() -> bool:
 class Zygote:
     """A forked copy of this process that forks workers running `entry` on request."""
 
-    def __init__(self, entry: str):
-        self.entry = entry
+    def __init__(self, entry: str, warm: str | None = None):
+        self.entry, self.warm = entry, warm
         self.pid: int | None = None
         self._dir = tempfile.mkdtemp(prefix="openwit-zygote-")
         self.address = os.path.join(self._dir, "socket")
@@ -114,7 +116,7 @@ class Zygote:
             code = 1
             try:
                 os.close(write_end)
-                _Server(listener, read_end, self.entry).serve()
+                _Server(listener, read_end, self.entry, self.warm).serve()
                 code = 0
             except BaseException:  # noqa: BLE001 - said on stderr; the clients then exit 70
                 traceback.print_exc()
@@ -155,8 +157,8 @@ class Zygote:
 class _Server:
     """The zygote's loop: accept clients, fork their workers, report their exit codes."""
 
-    def __init__(self, listener: socket.socket, lifeline: int, entry: str):
-        self.listener, self.lifeline, self.entry = listener, lifeline, entry
+    def __init__(self, listener: socket.socket, lifeline: int, entry: str, warm: str | None):
+        self.listener, self.lifeline, self.entry, self.warm = listener, lifeline, entry, warm
         self.workers: dict[int, socket.socket] = {}  # pid -> its client's connection
         self.selector = selectors.DefaultSelector()
         self.wake = (-1, -1)
@@ -170,6 +172,8 @@ class _Server:
         self.selector.register(self.wake[0], selectors.EVENT_READ, "child")
         module, _, function = self.entry.partition(":")
         importlib.import_module(module)  # before any fork: each worker gets it for free
+        if self.warm:
+            _call(self.warm)
         gc.freeze()  # the inherited heap: no collection in a worker walks it again
         self.selector.register(self.listener, selectors.EVENT_READ, "accept")
         self.selector.register(self.lifeline, selectors.EVENT_READ, "lifeline")
@@ -248,6 +252,12 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(data), fds
 
 
+def _call(name: str):
+    """Call the function named `module:function`; its result."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)()
+
+
 def _run_worker(server: _Server, conn: socket.socket, env: dict, fds: list[int]) -> None:
     """In a freshly forked child: become the client's worker; never returns."""
     code = 1
@@ -267,8 +277,7 @@ def _run_worker(server: _Server, conn: socket.socket, env: dict, fds: list[int])
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
         os.environ.clear()
         os.environ.update(env)
-        module, _, function = server.entry.partition(":")
-        code = getattr(importlib.import_module(module), function)() or 0
+        code = _call(server.entry) or 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
     except BaseException:  # noqa: BLE001 - reported on the worker's stderr, as a process would

@@ -53,6 +53,39 @@ def test_client_gets_a_forked_worker_with_its_environment_output_and_exit_code()
     assert lines[3] == "closed None"
 
 
+WARMED_IN: list[int] = []  # pids of the processes where `warm` ran
+
+
+def warm() -> None:
+    WARMED_IN.append(os.getpid())
+
+
+def warmed_entry() -> int:
+    """Says where `warm` ran, as seen from a worker."""
+    print(f"warmed in {WARMED_IN} parent {os.getppid()}")
+    return 0
+
+
+def test_warm_runs_once_in_the_zygote_and_every_worker_inherits_it():
+    done = _script("""
+        import subprocess
+        from runtime.prefork import Zygote
+        z = Zygote("tests.runtime.test_prefork:warmed_entry",
+                   warm="tests.runtime.test_prefork:warm").start()
+        for _ in range(2):
+            print(subprocess.run(z.command(), shell=True, capture_output=True, text=True).stdout)
+        print("zygote", z.pid)
+        z.close()
+        import tests.runtime.test_prefork as t
+        print("launcher warmed", t.WARMED_IN)
+    """)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line]
+    zygote = int(lines[2].split()[1])
+    assert lines[0] == lines[1] == f"warmed in [{zygote}] parent {zygote}"
+    assert lines[3] == "launcher warmed []"  # not in the launcher
+
+
 def stubborn_entry() -> int:
     """A worker that ignores SIGTERM (the zygote must still end it)."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
