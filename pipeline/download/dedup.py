@@ -31,6 +31,11 @@ from runtime import storage
 from schemas.vocab import DownloadReason, Status
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+# The job's dedup summary (`stats.json`'s `dedup`, with `near_dup_hamming` and `exclude_images`).
+SUMMARY_KEYS = (
+    "hashed", "exact_duplicate", "near_duplicate", "excluded", "groups",
+    "shards_rewritten_this_run",
+)  # fmt: skip
 
 
 def bands(t: int) -> list[tuple[int, int]]:
@@ -115,6 +120,19 @@ def plan(entries: list[dict], t: int, exclude: list[int] = ()) -> dict[str, tupl
                       else DownloadReason.NEAR_DUPLICATE)  # fmt: skip
             out[key] = (Status.DUPLICATE, f"{reason}: of {root}")
     return out
+
+
+def removal_counts(removals: dict) -> dict:
+    """The dedup counts of one removals dict, {key: (sid, status, message)}, as `stats.json`
+    reports them."""
+    reasons = [message.split(":", 1)[0] for _, _, message in removals.values()]
+    return {
+        "exact_duplicate": reasons.count("exact_duplicate"),
+        "near_duplicate": reasons.count("near_duplicate"),
+        "excluded": sum(1 for _, s, _ in removals.values() if s == Status.EXCLUDED),
+        "groups": len({m.rsplit(" ", 1)[-1] for _, s, m in removals.values()
+                       if s == Status.DUPLICATE}),
+    }  # fmt: skip
 
 
 def _hash_image(data: bytes) -> int | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.download import allocator, shardio
+from pipeline.download.dedup import SUMMARY_KEYS, removal_counts
 from pipeline.download.dedup_graph import PlanDedup
 from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig
@@ -25,12 +26,6 @@ from pipeline.download.stats import after_dedup
 from pipeline.download.transforms import DownloadShards
 from runtime import storage
 from runtime.engines import finish, widen, with_outputs
-from schemas.vocab import Status
-
-SUMMARY_KEYS = (
-    "hashed", "exact_duplicate", "near_duplicate", "excluded", "groups",
-    "shards_rewritten_this_run",
-)  # fmt: skip
 
 
 class ReadHashesFn(beam.DoFn):
@@ -67,18 +62,6 @@ def _by_shard(removals: dict):
         yield sid, (key, status, message)
 
 
-def removal_counts(removals: dict) -> dict:
-    """The dedup counts of one removals dict (as `stats.json` reports them)."""
-    reasons = [message.split(":", 1)[0] for _, _, message in removals.values()]
-    return {
-        "exact_duplicate": reasons.count("exact_duplicate"),
-        "near_duplicate": reasons.count("near_duplicate"),
-        "excluded": sum(1 for _, s, _ in removals.values() if s == Status.EXCLUDED),
-        "groups": len({m.rsplit(" ", 1)[-1] for _, s, m in removals.values()
-                       if s == Status.DUPLICATE}),
-    }  # fmt: skip
-
-
 def _sum_counts(dicts) -> dict:
     out = dict.fromkeys(SUMMARY_KEYS, 0)
     for d in dicts:
@@ -93,9 +76,13 @@ def _write_summary(summary: dict, path: str) -> str:
 
 
 def build(p, cfg: DownloadConfig, inputs: list[InputFile], done: set[int], exclude: list[int],
-          summary_path: str, plan: Plan | None = None) -> None:  # fmt: skip
-    """Add the download job to `p` (see the module docstring)."""
+          summary_path: str | None, plan: Plan | None = None) -> None:  # fmt: skip
+    """Add the download job to `p` (see the module docstring); with no `summary_path`, only
+    step 1 (the launcher dedups the shards itself: `dedup_local`)."""
     stats = p | "Inputs" >> beam.Create(inputs) | DownloadShards(cfg, frozenset(done), plan)
+    if summary_path is None:
+        finish([stats])
+        return
     sids = stats | "ShardIds" >> beam.Map(lambda st: int(st["shard"]))
     if done:  # a resumed job hashes the shards complete before it too (a first run: no stage)
         earlier = p | "CompleteShards" >> beam.Create(sorted(done))

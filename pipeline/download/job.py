@@ -5,7 +5,8 @@
    shards to do into parts when they are too few for the workers (`parts.prepare`, which
    also removes the part files no longer needed);
 2. Beam (`graph.build`): download every shard not complete, then dedup over every
-   shard's hash sidecar and rewrite the shards it touches, all on the workers;
+   shard's hash sidecar and rewrite the shards it touches, all on the workers; a small job
+   on a local runner dedups in the launcher once the shards are written (`dedup_local`);
 3. `shards/sizes.json`, `stats.json`, `run.json` (each atomically, through `runtime.storage`;
    `run.json` last: a folder without it is incomplete), then `report.html`.
 Step 3 reads only small files (per-shard stats, the job's dedup summary) in the launcher.
@@ -25,7 +26,7 @@ import time
 import uuid
 from collections import Counter
 
-from pipeline.download import dedup, parts, shardio
+from pipeline.download import dedup, dedup_local, parts, shardio
 from pipeline.download.manifest import InputFile
 from pipeline.download.options import DownloadConfig, shard_config
 from pipeline.download.stats import job_stats
@@ -34,21 +35,23 @@ from runtime.logs import quiet_workers
 from schemas import layout
 
 
-def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam_args,
-              cleaned: list[str]) -> dict:  # fmt: skip
+def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], sids: list[int],
+              beam_args, cleaned: list[str]) -> dict:  # fmt: skip
     """Run the download + dedup job; the dedup summary as `stats.json` reports it. The part
     files the plan drops (`parts.prepare`) are removed and their names added to `cleaned`."""
     # deferred imports: Beam start-up only when shards remain
-    from pipeline.download.graph import SUMMARY_KEYS, build
+    from pipeline.download.graph import build
     from pipeline.download.transforms import image_threads, workers
     from runtime.beam import pipeline_options
     from runtime.engines import close, dask_defaults
     from runtime.forked_runner import new_pipeline
 
     exclude = dedup.exclude_hashes(cfg.exclude_images) if cfg.exclude_images else []
-    summary_path = storage.join(cfg.output, shardio.HASHES_DIR, f"summary-{uuid.uuid4().hex}.json")
     p = new_pipeline(pipeline_options(dask_defaults(beam_args)))
     total = sum(f.rows for f in inputs)
+    in_launcher = dedup_local.wanted(p, total)
+    summary_path = None if in_launcher else storage.join(
+        cfg.output, shardio.HASHES_DIR, f"summary-{uuid.uuid4().hex}.json")  # fmt: skip
     plan, stale = parts.prepare(cfg.output, total, cfg.shard_size, done, workers(p))
     cleaned += stale
     cfg = dataclasses.replace(cfg, image_threads=image_threads(p, cfg))
@@ -62,13 +65,19 @@ def _run_beam(cfg: DownloadConfig, inputs: list[InputFile], done: set[int], beam
             result.wait_until_finish()
         finally:
             close(result)
-    try:
-        counts = storage.read_json(summary_path)
-        storage.delete([summary_path])
-    except FileNotFoundError as e:
-        raise RuntimeError(f"the job wrote no dedup summary ({summary_path})") from e
+    counts = dedup_local.run(cfg, sids, exclude) if in_launcher else _read_summary(summary_path)
     return {"near_dup_hamming": cfg.near_dup_hamming, "exclude_images": len(exclude),
-            **{k: counts.get(k, 0) for k in SUMMARY_KEYS}}  # fmt: skip
+            **{k: counts.get(k, 0) for k in dedup.SUMMARY_KEYS}}  # fmt: skip
+
+
+def _read_summary(path: str) -> dict:
+    """The dedup summary the job graph wrote (then deleted)."""
+    try:
+        counts = storage.read_json(path)
+        storage.delete([path])
+    except FileNotFoundError as e:
+        raise RuntimeError(f"the job wrote no dedup summary ({path})") from e
+    return counts
 
 
 # Seconds after the graph is built before the report's modules load in the background: the
@@ -94,10 +103,8 @@ def _import_report_in_background() -> None:
 
 def _empty_summary(cfg: DownloadConfig) -> dict:
     """The dedup summary of a job with no rows (what the graph reports for nothing hashed)."""
-    from pipeline.download.graph import SUMMARY_KEYS  # deferred: imports Beam
-
     return {"near_dup_hamming": cfg.near_dup_hamming, "exclude_images": 0,
-            **dict.fromkeys(SUMMARY_KEYS, 0)}  # fmt: skip
+            **dict.fromkeys(dedup.SUMMARY_KEYS, 0)}  # fmt: skip
 
 
 def describe(output: str, todo: int):
@@ -157,7 +164,9 @@ def execute(cfg: DownloadConfig, inputs: list[InputFile], beam_args: list[str], 
     done = shardio.complete_shards(cfg.output, sids)
     _check_resumable(cfg, done)
     # an empty manifest has no shard to write nor hash: nothing for the job to run
-    summary = _run_beam(cfg, inputs, done, beam_args, cleaned) if sids else _empty_summary(cfg)
+    summary = (
+        _run_beam(cfg, inputs, done, sids, beam_args, cleaned) if sids else _empty_summary(cfg)
+    )
     missing = sorted(set(sids) - shardio.complete_shards(cfg.output, sids))
     if missing:
         raise RuntimeError(f"shards not written: {missing[:10]}")

@@ -35,6 +35,11 @@ def _local(p: beam.Pipeline) -> DirectOptions | None:
     return p._options.view_as(DirectOptions)
 
 
+def on_local_runner(p: beam.Pipeline) -> bool:
+    """Whether pipeline `p` runs on one of Beam's local runners (in this machine's processes)."""
+    return _local(p) is not None
+
+
 def workers(p: beam.Pipeline) -> int:
     """How many elements of a grouped stage pipeline `p` works on at once, as far as the
     launcher knows: the local runners' `--direct_num_workers` (1 in-memory), Dask's

@@ -169,6 +169,29 @@ def test_exclude_images_marks_eval_overlap(job, tmp_path):
     assert verify(copy)[0] == []
 
 
+def test_dedup_in_the_launcher_equals_dedup_on_the_workers(job, tmp_path, monkeypatch):
+    from pipeline.download import dedup_local
+
+    manifest, out, _ = job
+    calls = []
+    real = dedup_local.run
+    monkeypatch.setattr(dedup_local, "run", lambda *a: calls.append(a) or real(*a))
+    in_launcher = str(tmp_path / "launcher")
+    assert download(manifest, in_launcher, *FLAGS) == 0
+    assert len(calls) == 1  # a small job on the local runner: dedup in the launcher
+    monkeypatch.setattr(dedup_local, "MAX_ROWS", 0)
+    on_workers = str(tmp_path / "workers")
+    assert download(manifest, on_workers, *FLAGS) == 0
+    assert len(calls) == 1  # over MAX_ROWS: the job graph's dedup
+    assert parquet_rows(in_launcher) == parquet_rows(on_workers)
+    assert sum(r["status"] == "duplicate" for r in parquet_rows(on_workers)) >= 2
+    for tar in sorted(glob.glob(os.path.join(on_workers, "shards", "*.tar"))):
+        with open(tar, "rb") as a, open(tar.replace(on_workers, in_launcher), "rb") as b:
+            assert a.read() == b.read(), tar
+    stats = [json.load(open(os.path.join(d, "stats.json"))) for d in (in_launcher, on_workers)]
+    assert stats[0]["dedup"] == stats[1]["dedup"] and stats[0]["dedup"]["groups"] >= 2
+
+
 @pytest.mark.slow
 def test_kill_and_rerun_gives_the_same_shards(job, tmp_path):
     import signal
