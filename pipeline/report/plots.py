@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: no display on workers or CI
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 BLUE, ORANGE, GREEN, GREY = "#3b6ea8", "#e07b39", "#4a9a5b", "#888888"
 STAGE_COLORS = ("#3b6ea8", "#e07b39", "#4a9a5b", "#b04a5a", "#7d5ba6", "#8c6d31", "#3c9aa0")
@@ -81,6 +82,14 @@ def balance_draws(draws: list[dict], t: float | None) -> str | None:
     return to_uri(fig)
 
 
+def plain_log_ticks(axis) -> None:
+    """Label a log axis's decades as plain numbers (1, 10, 1,000), minor ticks unlabelled:
+    matplotlib's default 10^n labels go through its math-text parser, which took ~30% of the
+    download report's plotting time."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def hbar(
     counts: dict[str, int],
     title: str,
@@ -100,6 +109,7 @@ def hbar(
     ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=8, padding=3)
     if log:
         ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis)
         ax.set_xlim(left=0.5)  # a count of 1 still shows as a bar
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
