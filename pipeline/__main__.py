@@ -11,7 +11,9 @@ from pipeline.main import main  # noqa: E402
 
 if __name__ == "__main__":
     from runtime.prefork import keep_zygote  # noqa: E402
+    from runtime.without_pandas import arrow_without_pandas  # noqa: E402
 
+    arrow_without_pandas()  # pyarrow never loads pandas here (runtime/without_pandas.py)
     keep_zygote()  # `pipeline run` forks the workers of its second job too (runtime/prefork.py)
     code = main()
     # Done, every file closed: spare the interpreter its last full garbage collection over the

@@ -18,23 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from runtime.cli import flag_value
+from runtime.without_pandas import unimportable
 
-# Beam's typehints import pandas only to register its batch types, which no openwit transform
-# uses, and skip that when the import fails. Hidden while Beam loads, pandas costs none of a
-# command's start-up (0.1-0.2 s, on the critical path of every job: the forked local workers
-# inherit the launcher's modules); importing it afterwards works as usual. This module is the
-# first to import Beam in `python -m pipeline` (the command line is parsed with it).
-_hide_pandas = "apache_beam" not in sys.modules and "pandas" not in sys.modules
-if _hide_pandas:
-    sys.modules["pandas"] = None  # `import pandas` raises ImportError
-try:
+with unimportable("pandas"):  # Beam loads without it (runtime/without_pandas.py)
     from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
-finally:
-    if _hide_pandas:
-        del sys.modules["pandas"]
 
 LOCAL_RUNNER = "FnApiRunner"
 LOCAL_RUNNERS = (LOCAL_RUNNER, "DirectRunner", "BundleBasedDirectRunner")

@@ -45,10 +45,10 @@ def sdk_worker() -> int:
 
 def warm_worker() -> None:
     """First-use costs of every local worker, paid once in the zygote while the launcher still
-    builds the job (`prefork`). pyarrow imports pandas on its first table or array (~0.16 s: it
-    checks each input for a DataFrame); Pillow imports its format plugins on the first image
-    opened (~0.02 s). Each worker paid both in its first shard (measured: the first of three
-    shard parts took 0.2-0.35 s longer than the next)."""
+    builds the job (`prefork`): pyarrow's first conversion (it imports pandas, ~0.16 s, unless the
+    command settled that: `runtime.without_pandas`), and Pillow's format plugins, imported on the
+    first image opened (~0.02 s). Each worker paid both in its first shard (measured: the first
+    of three shard parts took 0.2-0.35 s longer than the next)."""
     import pyarrow
 
     pyarrow.array([0])
