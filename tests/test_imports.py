@@ -32,7 +32,8 @@ def imports(source: str, name: str) -> list[tuple[str, bool]]:
     """(imported module, at module level?) for every import in `source` (module `name`)."""
     tree = ast.parse(source)
     top = {id(n) for n in tree.body}
-    top |= {id(n) for s in tree.body if isinstance(s, ast.If | ast.Try) for n in ast.walk(s)}
+    blocks = (ast.If, ast.Try, ast.With)  # their bodies run at import too
+    top |= {id(n) for s in tree.body if isinstance(s, blocks) for n in ast.walk(s)}
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
