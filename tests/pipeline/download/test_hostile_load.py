@@ -95,6 +95,9 @@ ROUTES = {  # route -> (path, expected status, reason)
 }
 MIX = ["good"] * 12 + ["trickle", "never", "reset", "loop", "429", "503", "endless", "dns"]
 HOT = "hot.openwit-demo.test"
+# The hot host's good images answer after 0.1 s, so its requests overlap and reach the cap
+# (a prerendered image answers in ~1 ms: whether two overlapped was up to the scheduler).
+HOT_PATH = "/hostile/slow-first-byte/{n}?wait=0.1&w=64&h=48"
 DEADLINE, CAP = 3.0, 2
 
 
@@ -106,7 +109,8 @@ def load_rows(host) -> list[dict]:
         if kind == "dns":
             url = f"http://h{i % 250:03d}.openwit-demo.invalid/img/{i}.jpg"
         else:
-            url = host.url(name, ROUTES[kind][0].format(n=f"load{i}"))
+            path = HOT_PATH if name == HOT else ROUTES[kind][0]
+            url = host.url(name, path.format(n=f"load{i}"))
         rows.append({"url": url, "caption": f"{kind} {i}"})
     return rows
 
