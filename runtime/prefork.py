@@ -170,8 +170,8 @@ class _Server:
         signal.set_wakeup_fd(self.wake[1])
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self.selector.register(self.wake[0], selectors.EVENT_READ, "child")
-        module, _, function = self.entry.partition(":")
-        importlib.import_module(module)  # before any fork: each worker gets it for free
+        # the entry's module before any fork: each worker gets it for free
+        importlib.import_module(self.entry.partition(":")[0])
         if self.warm:
             _call(self.warm)
         gc.freeze()  # the inherited heap: no collection in a worker walks it again

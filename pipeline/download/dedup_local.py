@@ -5,9 +5,9 @@ than the work itself.
 `MAX_ROWS` rows. Then the job graph only downloads (`graph.build` without a summary path) and
 `run(cfg, sids, exclude)` dedups afterwards: it reads every shard's hash sidecar, plans with
 `dedup.plan` (the reference the graph's `dedup_graph.PlanDedup` equals) and rewrites the shards
-that lose samples (`shardio.rewrite_shard`, idempotent, a few at once). Measured on 3,000 and
-6,000 images: the ten dedup and summary stages took 0.37 and 0.52 s of the job's end, this
-0.1 and 0.2 s. Past `MAX_ROWS` the graph does it on the workers (its memory is spread over
+that lose samples (`shardio.rewrite_shard`, idempotent, a few at once). Measured on 3,000
+images: the ten dedup and summary stages took 0.37 s of the job's end (0.52 s at 6,000), this
+0.15-0.18 s. Past `MAX_ROWS` the graph does it on the workers (its memory is spread over
 them; this holds every sidecar row in the launcher, ~400 bytes each).
 """
 

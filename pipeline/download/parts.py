@@ -105,11 +105,10 @@ def prepare(out: str, total: int, shard_size: int, done: set[int], workers: int
     found = _found(names)
     shards = math.ceil(total / shard_size)
     n = count(shards - len(done), workers, shard_size // MIN_PART_ROWS)
-    split = {}
+    whole, split = Plan(shard_size, total), {}
     if n > 1 or found:  # else no shard is split: no need to look at each
         for sid in set(range(shards)) - done:
-            rows = min(shard_size, total - sid * shard_size)
-            split[sid] = found.get(sid) or min(n, rows // MIN_PART_ROWS)
+            split[sid] = found.get(sid) or min(n, whole.rows_of(sid) // MIN_PART_ROWS)
     plan = Plan(shard_size, total, {sid: k for sid, k in split.items() if k > 1})
     stale = [name for name in names if (m := _PART.match(name))
              and plan.split.get(int(m[1])) != int(m[3])]  # fmt: skip

@@ -42,9 +42,12 @@ _slots_lock = threading.Lock()
 def image_slots(cfg: DownloadConfig) -> threading.BoundedSemaphore:
     """This process's image slots: `cfg.image_threads` (or the default), shared by every shard
     the process works on at once (made again in a forked child)."""
-    n = cfg.image_threads or DEFAULT_IMAGE_THREADS
-    with _slots_lock:
-        return _slots.setdefault((os.getpid(), n), threading.BoundedSemaphore(n))
+    key = (os.getpid(), cfg.image_threads or DEFAULT_IMAGE_THREADS)
+    slots = _slots.get(key)  # called once per image: no lock, no new semaphore once made
+    if slots is None:
+        with _slots_lock:
+            slots = _slots.setdefault(key, threading.BoundedSemaphore(key[1]))
+    return slots
 
 
 def _fetch_one(fetcher: Fetcher, cfg: DownloadConfig, row: dict):
