@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pipeline.download.imaging import ImageError, phash, process, sniff
 from pipeline.download.options import DownloadConfig
@@ -46,6 +47,27 @@ def test_modes_convert_to_rgb_with_colors_kept(path, query):
     assert img.mode == "RGB" and img.size == (64, 64)
     r, g, b = img.getpixel((32, 32))  # the red square's centre
     assert r > 150 and g < 100 and b < 100
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparency_is_white_and_flattening_after_the_resize_changes_nothing(mode):
+    """Alpha is composited after the resize (cheaper): the pixels are those of compositing the
+    full-size picture first, up to rounding, and see-through areas come out white."""
+    from pipeline.download.imaging import resize, to_rgb
+
+    rgba = Image.new("RGBA", (900, 700), (10, 200, 30, 0))  # a colour under alpha 0: unseen
+    ImageDraw.Draw(rgba).ellipse((100, 80, 600, 500), fill=(120, 50, 220, 255))
+    ImageDraw.Draw(rgba).rectangle((500, 400, 880, 690), fill=(250, 20, 20, 128))
+    img = rgba if mode == "RGBA" else rgba.convert(mode)  # P: one transparent palette index
+    buf = io.BytesIO()
+    img.save(buf, "PNG", **({"transparency": img.getpixel((0, 0))} if mode == "P" else {}))
+    p = process(buf.getvalue(), cfg(image_size=256, resize_mode="keep_ratio_largest",
+                                    encode_format="png"))  # fmt: skip
+    ours = np.asarray(decode(p.data), np.int16)
+    ref = np.asarray(resize(to_rgb(decode(buf.getvalue())), 256, "keep_ratio_largest")[0])
+    assert ours.shape == ref.shape == (199, 256, 3)
+    assert np.abs(ours - ref).max() <= 2
+    assert tuple(ours[5, 5]) == (255, 255, 255)  # the unseen green stays unseen
 
 
 def test_animated_gif_takes_first_frame():
