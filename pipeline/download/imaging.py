@@ -5,7 +5,8 @@ ignores EXIF orientation with IMREAD_UNCHANGED, has no decompression-bomb check
 before allocating, and cannot decode at reduced scale. Pillow reads the header first
 (so a bomb is refused before any pixel is allocated), applies EXIF orientation, takes
 an animation's first frame, and decodes large JPEGs at 1/2..1/8 scale (`draft`),
-which is most of our speed. The resize modes and their meaning are img2dataset's
+which is most of our speed; simple PNGs decode through libspng (`png_fast`), with the
+same pixels. The resize modes and their meaning are img2dataset's
 (`border` pads to a white square, `keep_ratio` scales the shorter side, ...), and so
 is alpha handling (composited on white).
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from pipeline.download import lanczos32
+from pipeline.download import lanczos32, png_fast
 from pipeline.download.options import DownloadConfig
 from schemas.vocab import DownloadReason as R
 
@@ -161,6 +162,9 @@ def open_checked(data: bytes, cfg: DownloadConfig) -> tuple[Image.Image, tuple[i
     if img.format == "JPEG" and cfg.resize_mode != "no":
         img.draft("RGB", draft_box(w, h, cfg.image_size, cfg.resize_mode))
     try:
+        pixels = png_fast.decode(data) if img.format == "PNG" else None
+        if pixels is not None:  # no EXIF, no animation: as it is
+            return normalize(pixels), (w, h)
         img.load()
         # exif_transpose copies the whole image even when there is nothing to turn: look first.
         turned = img.getexif().get(ORIENTATION, 1) not in (1, None)
