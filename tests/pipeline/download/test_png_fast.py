@@ -119,3 +119,24 @@ def test_broken_pngs_are_decode_errors():
     with pytest.raises(ImageError) as e:
         process(cut, DownloadConfig(output="u"))
     assert e.value.reason == R.DECODE_ERROR
+
+
+def test_mutated_pngs_decode_or_fail_cleanly():
+    """Hostile bytes reach libspng (C): every mutation decodes or is a counted decode error,
+    never another exception (a crash would kill the worker and the test run with it)."""
+    rng = np.random.default_rng(7)
+    seeds = [png(picture("RGB")), png(picture("RGBA")), png(picture("P")), png(picture("L"))]
+    outcomes = {"ok": 0, "error": 0}
+    for n in range(400):
+        data = bytearray(seeds[n % len(seeds)])
+        for _ in range(int(rng.integers(1, 6))):  # a few bytes anywhere, headers included
+            data[int(rng.integers(8, len(data)))] = int(rng.integers(0, 256))
+        if n % 5 == 0:
+            data = data[: int(rng.integers(40, len(data)))]
+        try:
+            process(bytes(data), DownloadConfig(output="u", image_size=64))
+            outcomes["ok"] += 1
+        except ImageError as e:
+            assert e.reason in (R.DECODE_ERROR, R.DECOMPRESSION_BOMB, R.TOO_SMALL, R.ASPECT_RATIO)
+            outcomes["error"] += 1
+    assert outcomes["ok"] > 20 and outcomes["error"] > 20
