@@ -39,8 +39,9 @@ import threading
 import time
 import traceback
 
+NO_ZYGOTE_EXIT = 70  # the client's exit code when the zygote went away (EX_SOFTWARE)
 # The client: send the environment and descriptors 0-2, exit with the worker's exit code.
-_CLIENT = """
+_CLIENT = f"""
 import json, os, socket, struct, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -51,11 +52,10 @@ got = b""
 while len(got) < 4:
     chunk = s.recv(4 - len(got))
     if not chunk:
-        sys.exit(70)
+        sys.exit({NO_ZYGOTE_EXIT})
     got += chunk
 sys.exit(struct.unpack("!i", got)[0])
 """
-NO_ZYGOTE_EXIT = 70  # the client's exit code when the zygote went away (EX_SOFTWARE)
 STOP_SECONDS = 5.0  # a worker's grace after SIGTERM when the zygote ends
 _POLL_SECONDS = 1.0  # a missed wake-up costs at most this
 
@@ -118,7 +118,7 @@ class Zygote:
                 os.close(write_end)
                 _Server(listener, read_end, self.entry, self.warm).serve()
                 code = 0
-            except BaseException:  # noqa: BLE001 - said on stderr; the clients then exit 70
+            except BaseException:  # noqa: BLE001 - said on stderr; the clients then exit NO_ZYGOTE_EXIT
                 traceback.print_exc()
             finally:
                 os._exit(code)
