@@ -1,4 +1,5 @@
-"""PNGs decoded by libspng give Pillow's pixels; every other PNG is left to Pillow."""
+"""PNGs (libspng) and WebPs (OpenCV's libwebp) decoded outside Pillow give Pillow's pixels;
+every other file is left to Pillow."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from pipeline.download import png_fast
+from pipeline.download import fast_decode
 from pipeline.download.imaging import ImageError, process
 from pipeline.download.options import DownloadConfig
 from schemas.vocab import DownloadReason as R
 from synth import draw
 
-pytestmark = pytest.mark.skipif(png_fast.pyspng is None, reason="no pyspng wheel here")
+needs_spng = pytest.mark.skipif(fast_decode.pyspng is None, reason="no pyspng wheel here")
+needs_cv2 = pytest.mark.skipif(fast_decode.cv2 is None, reason="no OpenCV here")
 
 
 def picture(mode: str, size=(300, 200)) -> Image.Image:
@@ -59,6 +61,7 @@ def adam7_png(rgb: np.ndarray) -> bytes:
             + chunk(b"IEND", b""))  # fmt: skip
 
 
+@needs_spng
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "interlaced"])
 def test_simple_pngs_decode_to_pillows_pixels(mode):
     if mode == "interlaced":
@@ -66,21 +69,23 @@ def test_simple_pngs_decode_to_pillows_pixels(mode):
         assert Image.open(io.BytesIO(data)).info.get("interlace") == 1
     else:
         data = png(picture(mode))
-    assert png_fast.takes(data)
-    ours = png_fast.decode(data)
+    assert fast_decode.png_takes(data)
+    ours = fast_decode.png(data)
     assert np.array_equal(np.asarray(ours), pillow_pixels(data))
 
 
+@needs_spng
 def test_whole_process_is_byte_identical_with_and_without_libspng(monkeypatch):
     cfg = DownloadConfig(output="unused", image_size=128, resize_mode="border")
     files = [draw.render(f"/img/q{i}.png", q)[0] for i, q in enumerate(
         ["", "mode=palette", "mode=rgba", "w=90&h=700", "w=1200&h=900"])]  # fmt: skip
-    assert all(png_fast.takes(f) for f in files)
+    assert all(fast_decode.png_takes(f) for f in files)
     fast = [process(f, cfg) for f in files]
-    monkeypatch.setattr(png_fast, "pyspng", None)
+    monkeypatch.setattr(fast_decode, "pyspng", None)
     assert [process(f, cfg) for f in files] == fast
 
 
+@needs_spng
 def test_pngs_whose_pixels_pillow_gives_otherwise_stay_with_pillow():
     rgb = picture("RGB")
     p = picture("P")
@@ -98,21 +103,22 @@ def test_pngs_whose_pixels_pillow_gives_otherwise_stay_with_pillow():
         png(rgb, exif=exif),
         apng.getvalue(),
     ):
-        assert png_fast.decode(data) is None
+        assert fast_decode.png(data) is None
     see_through = process(png(p, transparency=0), DownloadConfig(output="u", encode_format="png"))
     assert Image.open(io.BytesIO(see_through.data)).getpixel((0, 0)) == (255, 255, 255)
     turned = process(png(rgb, exif=exif), DownloadConfig(output="u", resize_mode="no"))
     assert (turned.width, turned.height) == (200, 300)
 
 
+@needs_spng
 def test_broken_pngs_are_decode_errors():
     data = png(picture("RGB"))
     cut = data[: len(data) // 2]
-    assert png_fast.chunk_types(cut) is None and not png_fast.takes(cut)
+    assert fast_decode.chunk_types(cut) is None and not fast_decode.png_takes(cut)
     bad = bytearray(data)
     idat = bad.index(b"IDAT")
     bad[idat + 4 : idat + 40] = b"\x00" * 36  # the deflate stream, not the chunk lengths
-    assert png_fast.takes(bytes(bad))
+    assert fast_decode.png_takes(bytes(bad))
     with pytest.raises(ImageError) as e:
         process(bytes(bad), DownloadConfig(output="u"))
     assert e.value.reason == R.DECODE_ERROR
@@ -121,6 +127,7 @@ def test_broken_pngs_are_decode_errors():
     assert e.value.reason == R.DECODE_ERROR
 
 
+@needs_spng
 def test_mutated_pngs_decode_or_fail_cleanly():
     """Hostile bytes reach libspng (C): every mutation decodes or is a counted decode error,
     never another exception (a crash would kill the worker and the test run with it)."""
@@ -140,3 +147,83 @@ def test_mutated_pngs_decode_or_fail_cleanly():
             assert e.reason in (R.DECODE_ERROR, R.DECOMPRESSION_BOMB, R.TOO_SMALL, R.ASPECT_RATIO)
             outcomes["error"] += 1
     assert outcomes["ok"] > 20 and outcomes["error"] > 20
+
+
+def webp_file(img: Image.Image, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "WEBP", **kw)
+    return buf.getvalue()
+
+
+@needs_cv2
+@pytest.mark.parametrize("kind", ["lossy", "lossless", "lossless-alpha"])
+def test_simple_webps_decode_to_pillows_pixels(kind):
+    img = picture("RGBA" if kind == "lossless-alpha" else "RGB")
+    data = webp_file(img, lossless=kind != "lossy", quality=80)
+    assert data[12:16] == (b"VP8 " if kind == "lossy" else b"VP8L")
+    ours, theirs = fast_decode.webp(data), Image.open(io.BytesIO(data))
+    assert ours.mode == theirs.mode == ("RGBA" if kind == "lossless-alpha" else "RGB")
+    assert np.array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+@needs_cv2
+def test_extended_webps_stay_with_pillow_and_process_is_identical_without_opencv(monkeypatch):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    frames = [picture("RGB"), picture("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    extended = [
+        webp_file(picture("RGBA"), quality=80),  # lossy with an alpha chunk
+        webp_file(picture("RGB"), exif=exif),
+        webp_file(frames[0], save_all=True, append_images=frames[1:]),
+    ]
+    for data in extended:
+        assert data[12:16] == b"VP8X" and fast_decode.webp(data) is None
+    cfg = DownloadConfig(output="unused", image_size=128, resize_mode="border")
+    files = [draw.render(f"/img/w{i}.webp", q)[0] for i, q in enumerate(["", "w=90&h=700"])]
+    files += [webp_file(picture("RGBA"), lossless=True), *extended]
+    fast = [process(f, cfg) for f in files]
+    monkeypatch.setattr(fast_decode, "cv2", None)
+    assert [process(f, cfg) for f in files] == fast
+    turned = process(extended[1], DownloadConfig(output="u", resize_mode="no"))
+    assert (turned.width, turned.height) == (200, 300)  # EXIF orientation, by Pillow
+
+
+@needs_cv2
+def test_mutated_webps_decode_or_fail_cleanly():
+    rng = np.random.default_rng(3)
+    seeds = [webp_file(picture("RGB"), quality=80), webp_file(picture("RGBA"), lossless=True)]
+    outcomes = {"ok": 0, "error": 0}
+    for n in range(300):
+        data = bytearray(seeds[n % 2])
+        for _ in range(int(rng.integers(1, 6))):
+            data[int(rng.integers(20, len(data)))] = int(rng.integers(0, 256))
+        if n % 4 == 0:
+            data = data[: int(rng.integers(30, len(data)))]
+        try:
+            process(bytes(data), DownloadConfig(output="u", image_size=64))
+            outcomes["ok"] += 1
+        except ImageError as e:
+            assert e.reason in (R.DECODE_ERROR, R.DECOMPRESSION_BOMB, R.TOO_SMALL, R.ASPECT_RATIO)
+            outcomes["error"] += 1
+    assert outcomes["ok"] > 20 and outcomes["error"] > 20
+
+
+@needs_cv2
+def test_simple_webp_sizes_come_from_the_bitstream_and_bombs_are_refused_before_decoding():
+    for size in ((300, 200), (1, 1), (16383, 2), (4000, 3001)):
+        img = Image.new("RGB", size, (200, 30, 30))
+        for lossless in (False, True):
+            data = webp_file(img, lossless=lossless, quality=50)
+            assert fast_decode.webp_size(data) == Image.open(io.BytesIO(data)).size == size
+    bomb = bytearray(webp_file(picture("RGB"), quality=80))
+    struct.pack_into("<HH", bomb, 26, 16383, 16383)  # a 268-megapixel claim
+    with pytest.raises(ImageError) as e:
+        process(bytes(bomb), DownloadConfig(output="u"))
+    assert e.value.reason == R.DECOMPRESSION_BOMB
+    lossless = bytearray(webp_file(picture("RGB"), lossless=True))
+    lossless[21:25] = (0x3FFF | 0x3FFF << 14).to_bytes(4, "little")
+    with pytest.raises(ImageError) as e:
+        process(bytes(lossless), DownloadConfig(output="u"))
+    assert e.value.reason == R.DECOMPRESSION_BOMB
+    assert fast_decode.webp_size(webp_file(picture("RGBA"), quality=80)) is None  # VP8X
+    assert fast_decode.webp_size(bytes(bomb[:31])) is None  # shorter than OpenCV reads
