@@ -132,7 +132,9 @@ def read_stats(out: str, sid: int) -> dict:
 
 
 def read_parquet_rows(path: str) -> list[dict]:
-    return pq.read_table(pa.BufferReader(storage.read_bytes(path))).to_pylist()
+    # ParquetFile, not read_table: that imports pyarrow.dataset on first use (~30 ms), in the
+    # launcher's dedup at the end of a job
+    return pq.ParquetFile(pa.BufferReader(storage.read_bytes(path))).read().to_pylist()
 
 
 def read_hashes(out: str, sid: int) -> list[dict]:
