@@ -4,6 +4,7 @@ fallback for tars it does not handle."""
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 
 import pytest
@@ -80,3 +81,20 @@ def test_rewrite_drops_removed_keys_from_ours_and_from_foreign_tars(tmp_path, fm
     with tarfile.open(tmp_path / "shards" / "00000.tar") as tar:
         got = {m.name: tar.extractfile(m).read() for m in tar}
     assert got == {n: d for n, d in items if n.split(".", 1)[0] not in drop}
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_rewrite_copies_the_kept_runs_byte_for_byte(tmp_path, monkeypatch, kernel_copy):
+    """Kept members are copied as byte ranges (by the kernel between local files, else read
+    and written): the first, the last and neighbouring members dropped, the rest identical."""
+    if not kernel_copy:
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
+    keys = [f"{i:09d}" for i in range(40)]
+    items = [(f"{k}.{ext}", bytes([i]) * (100 * i + 7)) for i, k in enumerate(keys)
+             for ext in ("jpg", "txt")]  # fmt: skip
+    _shard(tmp_path, _ours(items), keys)
+    dropped = {keys[0], keys[5], keys[6], keys[7], keys[20], keys[39]}
+    drop = {k: ("duplicate", "exact_duplicate: of x") for k in dropped}
+    assert shardio.rewrite_shard(str(tmp_path), 0, drop, after_dedup)
+    want = _ours([(n, d) for n, d in items if n.split(".", 1)[0] not in dropped])
+    assert (tmp_path / "shards" / "00000.tar").read_bytes() == want
