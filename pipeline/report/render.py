@@ -74,6 +74,12 @@ def rejects(d: ReportData) -> str:
         for reason, n in reasons.items():
             flat[f"{stage}: {reason}"] = n
             colors.append(plots.STAGE_COLORS[i % len(plots.STAGE_COLORS)])
+    if list(by_stage) == ["download"]:  # a download alone: the Download section plots them
+        return section(
+            "Rejects per stage and reason",
+            "<p class=note>Only download's: plotted in the Download section below.</p>",
+            table(flat),
+        )
     return section(
         "Rejects per stage and reason",
         plot(

@@ -211,3 +211,19 @@ def test_training_section_plots_the_balanced_draws(tmp_path):
     html = open(out / "report.html", encoding="utf-8").read()
     assert "Balanced draws (samples per epoch: 10, 11)" in html
     assert re.search(r"<img class=plot src='data:image/png;base64,[^']+' alt='the draws'", html)
+
+
+def test_a_download_alone_plots_its_rejects_once():
+    """Download's reasons are the Download section's plot; the rejects section plots them again
+    only beside curate's."""
+    from pipeline.report import render
+    from pipeline.report.data import ReportData
+
+    d = ReportData(dir="unused")
+    d.download_stats = {"status": {"success": 9, "failed": 4}, "errors": {"timeout": 4}}
+    alone = render.rejects(d)
+    assert "data:image/png" not in alone and "download: timeout" in alone
+    assert render.download(d).count("data:image/png") == 2  # status, reasons
+    d.curate_stats = {"rejects": {"filter": {"too_short": 30}}}
+    both = render.rejects(d)
+    assert both.count("data:image/png") == 1 and "filter: too_short" in both
