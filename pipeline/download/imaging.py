@@ -184,8 +184,6 @@ def open_checked(data: bytes, cfg: DownloadConfig) -> tuple[Image.Image, tuple[i
         turned = img.getexif().get(ORIENTATION, 1) not in (1, None)
         oriented = ImageOps.exif_transpose(img) if turned else img
         return normalize(oriented), (w, h) if oriented.size == img.size else (h, w)
-    except ImageError:
-        raise
     except Exception as e:  # noqa: BLE001 - truncated, corrupt, unsupported: a decode error
         raise ImageError(R.DECODE_ERROR, f"{type(e).__name__}: {e}") from e
 
